@@ -1,0 +1,48 @@
+# Two commands on a fresh clone:  make book   and   make test
+# Both create .venv (pinned requirements.txt + this package, editable) when it is missing or stale.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SANITIZE := tests/nbval_sanitize.cfg
+
+.PHONY: book test lab clean execute bench validate freeze venv browser-test
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+validate: $(STAMP)
+	$(BIN)/python -m analysis validate data
+
+## Build the static site into _build/html, re-executing every notebook; any warning or failing cell fails the build.
+book: $(STAMP) validate
+	rm -rf _build/.jupyter_cache
+	$(BIN)/jupyter-book build --all -W -n --keep-going .
+	$(BIN)/python -m analysis check-site _build/html
+
+## Unit tests of analysis/ and nbval over every notebook in book/ (outputs compared, not only executed).
+test: $(STAMP)
+	$(BIN)/python -m pytest tests book --nbval --nbval-sanitize-with $(SANITIZE) -p no:cacheprovider
+
+## Re-execute every notebook in place so its stored outputs match the data (then commit them).
+execute: $(STAMP)
+	$(BIN)/python -m analysis execute book
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab book
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+freeze: $(STAMP)
+	{ echo "# Exact pins for a reproducible build (Python 3.11). Regenerate with: make freeze"; \
+	  $(BIN)/python -m pip freeze --exclude-editable; } > requirements.txt
+
+clean:
+	rm -rf _build .pytest_cache .jupyter_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,94 @@
+"""Command line: ``python -m analysis validate [DIR] | new-study ID | execute [DIR] | check-site DIR``."""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from . import data
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "book" / "studies" / "_template.ipynb"
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    directory = Path(args.directory) if args.directory else data.DATA_DIR
+    studies, problems = data.validate(directory)
+    if problems:
+        for p in problems:
+            print(p)
+        print(f"{len(problems)} problem(s) in {directory}", file=sys.stderr)
+        return 1
+    n_out = sum(len(s.outcomes) for s in studies)
+    n_flags = sum(len(s.flags) + sum(len(o.flags) for o in s.outcomes) for s in studies)
+    print(f"ok: {len(studies)} studies, {n_out} outcome records, {n_flags} recorded flags in {directory}")
+    return 0
+
+
+def cmd_new_study(args: argparse.Namespace) -> int:
+    """Create the chapter notebook of a study from the template (the data file is yours to write)."""
+    sid = args.id
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", sid):
+        print(f"study id {sid!r} must be lower case letters, digits and underscores", file=sys.stderr)
+        return 1
+    target = ROOT / "book" / "studies" / f"{sid}.ipynb"
+    if target.exists():
+        print(f"{target} exists; not overwritten", file=sys.stderr)
+        return 1
+    target.write_text(TEMPLATE.read_text(encoding="utf-8").replace("__STUDY_ID__", sid), encoding="utf-8")
+    print(f"wrote {target.relative_to(ROOT)}; now run `make execute` to store its outputs")
+    return 0
+
+
+def cmd_execute(args: argparse.Namespace) -> int:
+    """Re-execute notebooks in place (stored outputs are what nbval compares against)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    paths = sorted(p for p in Path(args.directory).rglob("*.ipynb")
+                   if ".ipynb_checkpoints" not in p.parts and not p.name.startswith("_"))
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        NotebookClient(nb, timeout=600, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        nbformat.write(nb, path)
+        print(f"executed {path}")
+    return 0
+
+
+def cmd_check_site(args: argparse.Namespace) -> int:
+    """Fail if any built page loads a script or stylesheet from the network."""
+    pattern = re.compile(r"""<(?:script|link)\b[^>]*\b(?:src|href)=["'](?:https?:)?//""", re.I)
+    pages = sorted(Path(args.directory).rglob("*.html"))
+    bad = [(p, m.group(0)) for p in pages for m in pattern.finditer(p.read_text(encoding="utf-8"))]
+    for p, tag in bad:
+        print(f"{p}: loads from the network: {tag}")
+    if not pages:
+        print(f"no HTML pages under {args.directory}")
+        return 1
+    print(f"check-site: {len(pages)} pages, {len(bad)} network references")
+    return 1 if bad else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m analysis")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("validate", help="validate every study file; exit 1 listing all problems")
+    p.add_argument("directory", nargs="?")
+    p.set_defaults(func=cmd_validate)
+    p = sub.add_parser("new-study", help="create book/studies/ID.ipynb from the chapter template")
+    p.add_argument("id")
+    p.set_defaults(func=cmd_new_study)
+    p = sub.add_parser("execute", help="re-execute notebooks in place")
+    p.add_argument("directory", nargs="?", default=str(ROOT / "book"))
+    p.set_defaults(func=cmd_execute)
+    p = sub.add_parser("check-site", help="check a built site loads nothing from the network")
+    p.add_argument("directory")
+    p.set_defaults(func=cmd_check_site)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
