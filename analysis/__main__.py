@@ -9,7 +9,7 @@ from pathlib import Path
 from . import data
 
 ROOT = Path(__file__).resolve().parents[1]
-TEMPLATE = ROOT / "book" / "studies" / "_template.ipynb"
+TEMPLATE = ROOT / "book" / "_templates" / "study.ipynb"
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -36,7 +36,15 @@ def cmd_new_study(args: argparse.Namespace) -> int:
     if target.exists():
         print(f"{target} exists; not overwritten", file=sys.stderr)
         return 1
-    target.write_text(TEMPLATE.read_text(encoding="utf-8").replace("__STUDY_ID__", sid), encoding="utf-8")
+    path = data.DATA_DIR / "studies" / f"{sid}.yaml"
+    study, problems = data.parse_study(path) if path.exists() else (None, [])
+    if study is None:
+        for p in problems or [f"data/studies/{sid}.yaml: not found"]:
+            print(p, file=sys.stderr)
+        print("write a valid data file first: the chapter takes its title from it", file=sys.stderr)
+        return 1
+    text = TEMPLATE.read_text(encoding="utf-8").replace("__STUDY_ID__", sid)
+    target.write_text(text.replace("__TITLE__", study.short_name), encoding="utf-8")
     print(f"wrote {target.relative_to(ROOT)}; now run `make execute` to store its outputs")
     return 0
 
@@ -46,8 +54,9 @@ def cmd_execute(args: argparse.Namespace) -> int:
     import nbformat
     from nbclient import NotebookClient
 
-    paths = sorted(p for p in Path(args.directory).rglob("*.ipynb")
-                   if ".ipynb_checkpoints" not in p.parts and not p.name.startswith("_"))
+    root = Path(args.directory)
+    paths = sorted(p for p in root.rglob("*.ipynb")
+                   if not any(part.startswith(("_", ".")) for part in p.relative_to(root).parts))
     for path in paths:
         nb = nbformat.read(path, as_version=4)
         NotebookClient(nb, timeout=600, kernel_name="python3",

@@ -202,6 +202,7 @@ class Review:
                 "n_infused": pop.n_infused.value if pop.n_infused else None,
                 "age_median": pop.age.median if pop.age else None,
                 "age_range": _range(pop.age),
+                "age": _summary_text(pop.age),
                 "arms": " | ".join(f"{a.label} (n={a.n.value})" for a in s.arms if not a.parts),
                 "follow_up": _summary_text(s.follow_up),
                 "dose": _summary_text(s.dose),
@@ -281,6 +282,24 @@ class Review:
         for sid in self.ids:
             clusters.setdefault(find(sid), set()).add(sid)
         return [c for c in clusters.values() if len(c) > 1]
+
+
+def changelog(directory: Path | str | None = None) -> list[schema.Release]:
+    """Versions of the review, newest first, from ``data/changelog.yaml`` (validated)."""
+    path = (Path(directory) if directory is not None else DATA_DIR) / "changelog.yaml"
+    raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506
+    if not isinstance(raw, list):
+        raise DataError([Problem(_display(path), "-", "(top level)", "expected a list of releases")])
+    releases, problems = [], []
+    for i, entry in enumerate(raw):
+        try:
+            releases.append(schema.Release.model_validate(entry))
+        except ValidationError as exc:
+            problems += [Problem(_display(path), "-", f"[{i}].{schema.field_path(e['loc'])}", _pydantic_message(e))
+                         for e in exc.errors()]
+    if problems:
+        raise DataError(problems)
+    return releases
 
 
 def _period(s: Study) -> str | None:

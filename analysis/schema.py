@@ -329,6 +329,14 @@ class Study(_Model):
 
 Population.model_rebuild()
 
+
+class Release(_Model):
+    """One version of the review in ``data/changelog.yaml``."""
+
+    version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
+    date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    changes: list[str] = Field(min_length=1)
+
 # --------------------------------------------------------------------------- problems
 
 

@@ -1,0 +1,314 @@
+"""What a chapter shows: views of one study and across studies, and the reported-vs-recomputed audit.
+
+Chapters call these functions and display the result; they never compute numbers
+themselves.  Every view is a polars DataFrame; :func:`show` renders one as a Markdown table
+(so the static site gets a plain, fast HTML table and nbval compares plain text).
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import polars as pl
+
+from . import proportions
+from .data import Review
+from .schema import ESTIMATORS, Study, decimals
+
+#: the interval used wherever this review recomputes a CI for a single proportion
+RECOMPUTED_CI = "wilson"
+
+_PUBLICATION = {"full_paper": "Full paper", "conference_abstract": "Conference abstract",
+                "secondary_report": "Secondary report (authors' summary of a paper)"}
+_DESIGN = {"prospective_trial": "Prospective trial", "retrospective_series": "Retrospective series",
+           "comparative_cohort": "Comparative cohort (non-randomised)"}
+_FIT = {"direct": "B-ALL relapsed after allo-HSCT (review population)",
+        "partial": "Partly the review population", "outside": "Outside the review population"}
+
+
+def _n(x: float | None) -> str:
+    return "" if x is None else f"{x:g}"
+
+
+def _summary(x) -> str:
+    if x is None:
+        return "not reported"
+    s = f"median {_n(x.median)}" if x.median is not None else ""
+    if x.low is not None or x.high is not None:
+        s += f" (range {_n(x.low) if x.low is not None else '?'}–{_n(x.high)})"
+    s = f"{s} {x.unit}".strip()
+    return s + (f", {x.of}" if x.of else "")
+
+
+def overview(study: Study) -> pl.DataFrame:
+    """Design and population of one study: item, value, source quote."""
+    c, pop = study.citation, study.population
+    rows = [
+        ("Report", f"{', '.join(c.authors)}{' et al.' if c.et_al else ''} ({c.year}). {c.title}. "
+                   f"{c.journal or ''} {c.volume or ''}{f'({c.issue})' if c.issue else ''}"
+                   f"{f': {c.pages}' if c.pages else ''}".strip(), c.note or ""),
+        ("DOI / registry", ", ".join(x for x in [c.doi or "", *c.registry] if x) or "not reported", ""),
+        ("Publication type", _PUBLICATION[study.publication_type], ""),
+        ("Extracted from", study.extracted_from.what, f"source file {study.extracted_from.document}"),
+        ("Design", _DESIGN[study.design] + (f", {study.phase}" if study.phase else ""), ""),
+    ]
+    for label, obj in (("Centres", study.centres), ("Country", study.country)):
+        rows.append((label, str(obj.value) if obj else "not reported", obj.source if obj else ""))
+    p = study.enrolment_period
+    rows.append(("Treatment period", f"{p.start or '?'} to {p.end or '?'}" if p else "not reported",
+                 p.source if p else ""))
+    for label, name in (("Enrolled", "n_enrolled"), ("Donors leukapheresed", "n_leukapheresed"),
+                        ("Infused", "n_infused"), ("Evaluable", "n_evaluable")):
+        cnt = getattr(pop, name)
+        if cnt is not None:
+            rows.append((label, str(cnt.value) + (f" ({cnt.note})" if cnt.note else ""), cnt.source))
+    rows.append(("Age", _summary(pop.age), pop.age.source if pop.age else ""))
+    for d in pop.diagnoses:
+        rows.append((f"Diagnosis: {d.diagnosis}", str(d.count), d.source))
+    for m in pop.disease_burden:
+        rows.append((m.name.capitalize() + (f" ({m.arm})" if m.arm else ""), _measure(m), m.source))
+    rows.append(("Follow-up", _summary(study.follow_up), study.follow_up.source if study.follow_up else ""))
+    return pl.DataFrame(rows, schema=["item", "value", "source"], orient="row")
+
+
+def _measure(m) -> str:
+    rng = ""
+    if m.low is not None or m.high is not None:
+        rng = f" (range {_n(m.low) if m.low is not None else '?'}–{_n(m.high) if m.high is not None else '?'})"
+    return f"{m.statistic} {_n(m.value)}{rng} {m.unit}".replace("value ", "")
+
+
+def intervention(study: Study) -> pl.DataFrame:
+    """Arms, donors, construct, dose, lymphodepletion and grading scales of one study."""
+    rows = []
+    for a in study.arms:
+        donors = ", ".join(f"{d.type.replace('_', ' ')} {d.count}" for d in study.donor_types if d.arm == a.id)
+        what = f"{a.intervention}; n = {a.n.value}; {_FIT[a.population_fit]}"
+        if a.population_note:
+            what += f" ({a.population_note})"
+        if donors:
+            what += f"; donors: {donors}"
+        if a.lymphodepletion:
+            what += f"; lymphodepletion: {a.lymphodepletion.regimen}"
+        rows.append((f"Arm: {a.label}" + (" (combined)" if a.parts else ""), what, a.n.source))
+    cc = study.car_construct
+    rows.append(("CAR construct", (f"target {', '.join(cc.target)}; costimulation "
+                                   f"{cc.costimulatory_domain or 'not reported'}"
+                                   + (f"; {cc.generation} generation" if cc.generation else "")
+                                   + (f" ({cc.note})" if cc.note else "")) if cc else "not reported",
+                 cc.source if cc else ""))
+    rows.append(("Dose", _summary(study.dose), study.dose.source if study.dose else ""))
+    g = study.grading
+    rows.append(("Grading scales", f"CRS: {g.crs}; ICANS: {g.icans}; GVHD: {g.gvhd}"
+                 + (f" ({g.note})" if g.note else ""), g.source or ""))
+    return pl.DataFrame(rows, schema=["item", "value", "source"], orient="row")
+
+
+def _reported(r: dict) -> str:
+    """A record's figure as the report printed it."""
+    est = r["estimator"]
+    ci = f"; 95% CI {r['ci_low']}–{r['ci_high']}" if r["ci_low"] is not None else ""
+    if est == "proportion":
+        count = f"{r['events']}/{r['denominator']}" if r["events"] is not None else f"n = {r['denominator']}"
+        pct = f" ({r['percent']}%{ci})" if r["percent"] is not None else (f" ({ci[2:]})" if ci else "")
+        return count + pct
+    if est in ("km_landmark", "cumulative_incidence"):
+        return f"{r['percent']}% at {_n(r['time'])} {r['time_unit']}{ci}"
+    if r["median"] is None:
+        return r["flag_notes"] or "not reported"
+    rng = f" (range {_n(r['range_low'])}–{_n(r['range_high'])})" if r["range_low"] is not None else ""
+    return f"median {_n(r['median'])}{rng} {r['time_unit']}"
+
+
+def audit(review: Review) -> pl.DataFrame:
+    """Reported vs recomputed, one row per outcome record.
+
+    For crude proportions: the recomputed percentage ``events/denominator`` and whether it
+    prints as reported (:func:`analysis.proportions.counts_from_percent`); when only a
+    percentage is printed, the integer counts that produce it; the recomputed 95% CI
+    (:data:`RECOMPUTED_CI`); and which interval methods reproduce a printed CI
+    (:func:`analysis.proportions.identify_ci_method`), or that none does.
+    Time-to-event figures are passed through as reported (see the survival chapter).
+    """
+    out = []
+    for r in review.outcomes.iter_rows(named=True):
+        row = {"study": r["study"], "record": r["record"], "outcome": r["outcome"],
+               "outcome_label": r["outcome_label"], "arm": r["arm"], "arm_label": r["arm_label"],
+               "estimator": ESTIMATORS[r["estimator"]], "denominator_kind": r["denominator_kind"],
+               "reported": _reported(r), "recomputed": "", "check": "", "ci_methods": None,
+               "estimate": None, "ci_lower": None, "ci_upper": None, "source": r["source"]}
+        ev, den, pct = r["events"], r["denominator"], r["percent"]
+        checks = []
+        if r["estimator"] == "proportion" and den:
+            if ev is not None:
+                lo, hi = proportions.ci(ev, den, RECOMPUTED_CI)
+                row.update(estimate=ev / den, ci_lower=lo, ci_upper=hi)
+                d = decimals(pct) if pct is not None else 1
+                row["recomputed"] = f"{100 * ev / den:.{d + 1}f}% ({RECOMPUTED_CI} 95% CI {100 * lo:.1f}–{100 * hi:.1f})"
+            if pct is not None:
+                ks = proportions.counts_from_percent(pct, den, decimals(pct))
+                if ev is None:
+                    checks.append(f"counts giving {pct}%: {', '.join(map(str, ks)) or 'none'}")
+                elif ev in ks:
+                    checks.append(f"{pct}% = {ev}/{den} ✓")
+                else:
+                    checks.append(f"{pct}% is not {ev}/{den}; counts giving it: {', '.join(map(str, ks)) or 'none'}")
+            if r["ci_low"] is not None and ev is not None:
+                methods = proportions.identify_ci_method(
+                    ev, den, float(Decimal(r["ci_low"])), float(Decimal(r["ci_high"])),
+                    max(decimals(r["ci_low"]), decimals(r["ci_high"])))
+                row["ci_methods"] = ", ".join(methods) if methods else "none"
+                checks.append(f"printed CI reproduced by {', '.join(methods)}" if methods
+                              else "printed CI reproduced by no standard method")
+        elif r["estimator"] in ("km_landmark", "cumulative_incidence"):
+            row["recomputed"] = "see survival reconstruction"
+        if r["flags"]:
+            checks.append(f"flagged: {r['flags']}")
+        row["check"] = "; ".join(checks)
+        out.append(row)
+    return pl.DataFrame(out, infer_schema_length=None)
+
+
+def outcomes(review: Review, study_id: str) -> pl.DataFrame:
+    """The outcomes table of a study chapter: reported figure, recomputed figure, check, quote."""
+    return (audit(review).filter(pl.col("study") == study_id)
+            .select(pl.col("outcome_label").alias("outcome"), pl.col("arm_label").alias("arm"),
+                    "reported", pl.col("denominator_kind").alias("denominator"), "estimator",
+                    "recomputed", "check", "source"))
+
+
+def proportion_points(review: Review, study_id: str, categories: tuple[str, ...] = ("response", "safety")) -> pl.DataFrame:
+    """Crude proportions of one study with recomputed 95% CIs, for :func:`analysis.charts.outcome_bars`."""
+    a = audit(review).filter((pl.col("study") == study_id) & pl.col("estimate").is_not_null())
+    cat = review.outcomes.select("study", "record", "category", "events", "denominator")
+    return (a.join(cat, on=["study", "record"]).filter(pl.col("category").is_in(list(categories)))
+            .select(pl.col("outcome_label").alias("outcome"), pl.col("arm_label").alias("arm"),
+                    "estimate", "ci_lower", "ci_upper",
+                    pl.format("{}/{}", "events", "denominator").alias("denominator")))
+
+
+def header(study: Study) -> str:
+    """One Markdown paragraph saying what kind of evidence the chapter rests on."""
+    fit = {a.population_fit for a in study.arms if a.role == "intervention"}
+    n = study.population.n_infused or study.population.n_enrolled
+    text = (f"**{_PUBLICATION[study.publication_type]}**, {_DESIGN[study.design].lower()}"
+            f"{f', {n.value} patients' if n else ''}. Source: {{cite:t}}`{study.citation.bibkey}`; "
+            f"extracted from: {study.extracted_from.what}.")
+    if fit != {"direct"}:
+        notes = "; ".join(f"{a.label}: {_FIT[a.population_fit].lower()}" + (f" ({a.population_note})" if a.population_note else "")
+                          for a in study.arms if a.population_fit != "direct")
+        text += f" **Population fit:** {notes}."
+    return text
+
+
+def flags(review: Review, study_id: str) -> pl.DataFrame:
+    """Known problems recorded for a study (typos, inconsistencies, overlap, indirectness)."""
+    return review.flags.filter(pl.col("study") == study_id).drop("study")
+
+
+def _cell(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:.3g}"
+    return str(v).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(df: pl.DataFrame, quote_columns: tuple[str, ...] = ("source",)) -> str:
+    """Render a DataFrame as a Markdown table; quote columns are shown in quotation marks."""
+    if df.height == 0:
+        return "*None recorded.*"
+    head = "| " + " | ".join((c[:1].upper() + c[1:]).replace("_", " ") for c in df.columns) + " |"
+    sep = "|" + "|".join("---" for _ in df.columns) + "|"
+    lines = [head, sep]
+    for row in df.iter_rows(named=True):
+        cells = [(f"“{_cell(v)}”" if c in quote_columns and v else _cell(v)) for c, v in row.items()]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def show(df: pl.DataFrame, **kwargs) -> None:
+    """Display a DataFrame as a Markdown table in a notebook."""
+    display_markdown(markdown(df, **kwargs))
+
+
+def display_markdown(text: str) -> None:
+    """Display Markdown (MyST roles such as citations included) as a notebook output."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(text))
+
+
+def characteristics(review: Review) -> pl.DataFrame:
+    """The characteristics table across studies (one row per study)."""
+    t = review.studies_table
+    return t.select(
+        pl.col("short_name").alias("study"),
+        pl.col("publication_type").replace_strict(_PUBLICATION, default=None).alias("publication"),
+        pl.col("design").replace_strict(_DESIGN, default=None).alias("design"),
+        pl.col("country"), pl.col("period"), pl.col("n_infused").alias("infused"),
+        pl.col("age").alias("age, median (range)"),
+        pl.col("arms"), pl.col("follow_up").alias("follow-up"), pl.col("population_fit").alias("population fit"),
+    )
+
+
+def grading(review: Review) -> pl.DataFrame:
+    """Grading scale per study and domain, as the reports name them."""
+    return review.studies_table.select(pl.col("short_name").alias("study"), pl.col("crs_scale").alias("CRS"),
+                                       pl.col("icans_scale").alias("ICANS / neurotoxicity"),
+                                       pl.col("gvhd_scale").alias("GVHD"))
+
+
+def overlaps(review: Review) -> pl.DataFrame:
+    """Recorded possible patient overlap between series."""
+    return review.flags.filter(pl.col("kind").str.contains("overlap")).select("study", "kind", "note")
+
+
+def pooled_section(pooled, digits: int = 1) -> None:
+    """Display one pooled outcome: contributing figures, forest plot, model and sensitivity analyses."""
+    from IPython.display import display
+
+    from . import charts, synthesis
+
+    pct = lambda x: "" if x is None else f"{100 * x:.{digits}f}%"  # noqa: E731
+    studies = pooled.studies
+    if studies.height == 0:
+        display_markdown(f"No study reports {pooled.label.lower()} as a crude proportion.")
+        return
+    show(studies.select("label", pl.format("{}/{}", "events", "denominator").alias("events / patients"),
+                        "denominator_kind", "selection", "source"))
+    display_markdown(synthesis.denominator_note(studies))
+    display(charts.forest(synthesis.forest_rows(pooled), weight="weight" if pooled.result else None,
+                          pooled=pooled.pooled_row, percent=True, xdomain=(0, 1),
+                          title=pooled.label, subtitle="Recomputed Wilson 95% CIs; pooled: logit, REML"))
+    if pooled.result is None:
+        display_markdown("Fewer than two studies report this outcome: no pooled estimate.")
+        return
+    s = pooled.summary.row(0, named=True)
+    display_markdown(
+        f"**Pooled ({s['model']}, k = {s['k']}, {s['events']}/{s['patients']} patients):** {pct(s['pooled'])} "
+        f"(95% CI {pct(s['ci_lower'])}–{pct(s['ci_upper'])}; 95% prediction interval "
+        f"{pct(s['pi_lower'])}–{pct(s['pi_upper'])}); tau² = {s['tau2']:.3f}, I² = {s['I2']:.1f}%.")
+    sens = pooled.sensitivity.select(
+        "description", "k", "studies",
+        *[pl.col(c).map_elements(pct, return_dtype=pl.String) for c in ("pooled", "ci_lower", "ci_upper",
+                                                                        "pi_lower", "pi_upper")])
+    show(sens)
+
+
+def survival_records(review: Review, study_id: str) -> pl.DataFrame:
+    """Time-to-event figures of a study as reported, with their estimator and quote."""
+    a = audit(review).filter(pl.col("study") == study_id)
+    cat = review.outcomes.select("study", "record", "category", "estimator")
+    return (a.drop("estimator").join(cat, on=["study", "record"])
+            .filter((pl.col("category") == "survival") & (pl.col("estimator") != "proportion"))
+            .select(pl.col("outcome_label").alias("outcome"), pl.col("arm_label").alias("arm"), "reported",
+                    pl.col("estimator").replace_strict(ESTIMATORS, default=None), "source"))
+
+
+def survival_section(review: Review, study_id: str) -> None:
+    """The survival part of a study chapter: reported time-to-event figures."""
+    rec = survival_records(review, study_id)
+    if rec.height == 0:
+        display_markdown("This report gives no time-to-event figures.")
+        return
+    show(rec)

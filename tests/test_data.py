@@ -1,0 +1,287 @@
+"""Loading and validation of study files: every rejection rule asserted on its message."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from analysis import data
+from analysis.data import DataError
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT.parent / "shared" / "seeds"
+
+MINIMAL = {
+    "id": "demo2024",
+    "short_name": "Demo 2024",
+    "citation": {"authors": ["Doe J"], "year": 2024, "title": "A demo", "bibkey": "demo2024"},
+    "publication_type": "full_paper",
+    "extracted_from": {"document": "demo.txt", "what": "abstract"},
+    "design": "retrospective_series",
+    "population": {"n_infused": {"value": 43, "source": "43 subjects were infused"}},
+    "arms": [{"id": "all", "label": "All", "n": {"value": 43, "source": "43 subjects were infused"},
+              "role": "intervention", "intervention": "donor CAR-T", "population_fit": "direct"}],
+    "grading": {"crs": "ASTCT2019"},
+    "outcomes": [
+        {"outcome": "cr", "arm": "all", "events": 34, "denominator": 43, "denominator_kind": "infused",
+         "percent": "79", "ci": {"low": "66", "high": "92"}, "source": "34 subjects (79%) achieved CR"},
+    ],
+}
+
+
+def write(tmp_path: Path, study: dict, name: str | None = None) -> Path:
+    d = tmp_path / "studies"
+    d.mkdir(exist_ok=True)
+    path = d / f"{name or study['id']}.yaml"
+    path.write_text(yaml.safe_dump(study, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def problems_for(tmp_path: Path, study: dict) -> list[str]:
+    write(tmp_path, study)
+    _, problems = data.validate(tmp_path)
+    return [str(p) for p in problems]
+
+
+def with_outcome(**changes) -> dict:
+    study = yaml.safe_load(yaml.safe_dump(MINIMAL))
+    study["outcomes"][0].update(changes)
+    return study
+
+
+def test_minimal_study_is_valid(tmp_path):
+    assert problems_for(tmp_path, MINIMAL) == []
+    review = data.load(tmp_path)
+    assert review.ids == ["demo2024"]
+    row = review.outcomes.row(0, named=True)
+    assert (row["events"], row["denominator"], row["percent"], row["ci_low"]) == (34, 43, "79", "66")
+
+
+def test_events_above_denominator(tmp_path):
+    msgs = problems_for(tmp_path, with_outcome(events=50, percent=None, ci=None))
+    assert any(m.endswith("demo2024: outcomes[0].events: 50 is larger than denominator 43") for m in msgs), msgs
+    assert msgs[0].startswith(str(Path("studies/demo2024.yaml"))) or "demo2024.yaml" in msgs[0]
+
+
+def test_negative_count(tmp_path):
+    msgs = problems_for(tmp_path, with_outcome(events=-1, percent=None, ci=None))
+    assert any("outcomes[0].events: -1 is negative" in m for m in msgs), msgs
+
+
+def test_denominator_above_arm_size(tmp_path):
+    msgs = problems_for(tmp_path, with_outcome(events=3, denominator=50, percent=None, ci=None))
+    assert any("outcomes[0].denominator: 50 is larger than the arm's n 43 (all)" in m for m in msgs), msgs
+
+
+def test_unknown_outcome_name(tmp_path):
+    msgs = problems_for(tmp_path, with_outcome(outcome="complete_response"))
+    assert any("outcomes[0].outcome: unknown outcome 'complete_response'" in m for m in msgs), msgs
+
+
+def test_unknown_grading_scale(tmp_path):
+    study = yaml.safe_load(yaml.safe_dump(MINIMAL))
+    study["grading"]["crs"] = "Lee2013"
+    msgs = problems_for(tmp_path, study)
+    assert any("grading.crs: unknown CRS grading scale 'Lee2013'" in m for m in msgs), msgs
+
+
+def test_percent_no_integer_count_can_produce(tmp_path):
+    # Hua 2020: "Three patients (23.07%)" of 13 -- 3/13 = 23.08% at two decimals
+    msgs = problems_for(tmp_path, with_outcome(events=None, denominator=13, percent="23.07", ci=None))
+    assert any("outcomes[0].percent: no integer count of 13 gives 23.07% at 2 decimals" in m for m in msgs), msgs
+
+
+def test_percent_inconsistent_with_events(tmp_path):
+    msgs = problems_for(tmp_path, with_outcome(events=3, denominator=13, percent="23.07", ci=None))
+    assert any("outcomes[0].percent: 23.07% is not 3/13 (= 23.0769%) at the printed precision" in m
+               for m in msgs), msgs
+
+
+def test_flag_explains_unreproducible_percent(tmp_path):
+    flag = [{"kind": "percent_not_reproducible", "note": "3/13 truncated, not rounded"}]
+    assert problems_for(tmp_path, with_outcome(events=3, denominator=13, percent="23.07", ci=None, flags=flag)) == []
+
+
+def test_flag_on_reproducible_percent_is_rejected(tmp_path):
+    flag = [{"kind": "percent_not_reproducible", "note": "wrong"}]
+    msgs = problems_for(tmp_path, with_outcome(flags=flag))
+    assert any("outcomes[0].flags: flagged percent_not_reproducible, but the percentage is reproducible" in m
+               for m in msgs), msgs
+
+
+def test_ci_not_containing_estimate(tmp_path):
+    msgs = problems_for(tmp_path, with_outcome(ci={"low": "80", "high": "92"}))
+    assert any("outcomes[0].ci: (80, 92) does not contain the estimate 79" in m for m in msgs), msgs
+
+
+def test_landmark_needs_time(tmp_path):
+    msgs = problems_for(tmp_path, with_outcome(outcome="os", estimator="km_landmark", events=None, ci=None))
+    assert any("outcomes[0].time: a km_landmark estimate needs the landmark time and time_unit" in m
+               for m in msgs), msgs
+
+
+def test_estimator_not_allowed_for_outcome(tmp_path):
+    msgs = problems_for(tmp_path, with_outcome(estimator="km_landmark", time=12, time_unit="months"))
+    assert any("outcomes[0].estimator: 'km_landmark' is not an estimator for 'cr'" in m for m in msgs), msgs
+
+
+def test_unknown_arm(tmp_path):
+    msgs = problems_for(tmp_path, with_outcome(arm="cart"))
+    assert any("outcomes[0].arm: unknown arm 'cart' (declared: all)" in m for m in msgs), msgs
+
+
+def test_unknown_field(tmp_path):
+    msgs = problems_for(tmp_path, with_outcome(evnets=3))
+    assert any(m.endswith("demo2024: outcomes[0].evnets: unknown field") for m in msgs), msgs
+
+
+def test_missing_source_quote(tmp_path):
+    study = yaml.safe_load(yaml.safe_dump(MINIMAL))
+    del study["population"]["n_infused"]["source"]
+    msgs = problems_for(tmp_path, study)
+    assert any("population.n_infused.source: required field is missing" in m for m in msgs), msgs
+
+
+def test_wrong_type(tmp_path):
+    msgs = problems_for(tmp_path, with_outcome(events="thirty"))
+    assert any("outcomes[0].events: expected a whole number, got 'thirty'" in m for m in msgs), msgs
+
+
+def test_id_must_match_file_name(tmp_path):
+    write(tmp_path, MINIMAL, name="other2024")
+    _, problems = data.validate(tmp_path)
+    assert any("demo2024: id: 'demo2024' does not match the file name 'other2024'" in str(p) for p in problems)
+
+
+def test_duplicate_arm_ids(tmp_path):
+    study = yaml.safe_load(yaml.safe_dump(MINIMAL))
+    study["arms"].append(dict(study["arms"][0]))
+    msgs = problems_for(tmp_path, study)
+    assert any("arms[1].id: duplicate arm id 'all'" in m for m in msgs), msgs
+
+
+def test_duplicate_yaml_key(tmp_path):
+    d = tmp_path / "studies"
+    d.mkdir()
+    text = yaml.safe_dump(MINIMAL, sort_keys=False) + "id: demo2024\n"
+    (d / "demo2024.yaml").write_text(text, encoding="utf-8")
+    _, problems = data.validate(tmp_path)
+    assert len(problems) == 1
+    assert re.search(r"demo2024: line \d+, column 1: YAML syntax error: duplicate key 'id' \(first at line 1\)",
+                     str(problems[0])), problems
+
+
+def test_yaml_syntax_error(tmp_path):
+    d = tmp_path / "studies"
+    d.mkdir()
+    (d / "broken.yaml").write_text("id: broken\noutcomes: [\n  - a: b: c\n", encoding="utf-8")
+    _, problems = data.validate(tmp_path)
+    assert len(problems) == 1 and "broken.yaml: broken: line 3" in str(problems[0])
+    assert "YAML syntax error" in str(problems[0])
+
+
+def test_non_utf8_file(tmp_path):
+    d = tmp_path / "studies"
+    d.mkdir()
+    (d / "latin.yaml").write_bytes("id: latin\nsource: \"≥ grade 3\"\n".encode("utf-8").replace(b"\xe2\x89\xa5", b"\xb3"))
+    _, problems = data.validate(tmp_path)
+    assert len(problems) == 1
+    assert str(problems[0]).endswith("latin.yaml: latin: (file): not UTF-8 text (byte 19: 0xb3)")
+
+
+def test_overlap_with_unknown_study(tmp_path):
+    study = yaml.safe_load(yaml.safe_dump(MINIMAL))
+    study["overlap"] = [{"study": "ghost2020", "likelihood": "possible", "reason": "same centre"}]
+    msgs = problems_for(tmp_path, study)
+    assert any("demo2024: overlap[0].study: unknown study 'ghost2020'" in m for m in msgs), msgs
+
+
+def test_load_raises_all_problems_at_once(tmp_path):
+    study = with_outcome(events=50, outcome="cr", percent=None, ci=None)
+    study["grading"]["gvhd"] = "Seattle"
+    write(tmp_path, study)
+    with pytest.raises(DataError) as exc:
+        data.load(tmp_path)
+    lines = str(exc.value).splitlines()
+    assert len(lines) == 2 and all("demo2024.yaml: demo2024: " in line for line in lines)
+
+
+def test_cli_valid_and_invalid(tmp_path):
+    ok = subprocess.run([sys.executable, "-m", "analysis", "validate", str(ROOT / "data")],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert re.fullmatch(r"ok: \d+ studies, \d+ outcome records, \d+ recorded flags in .*\n", ok.stdout)
+    write(tmp_path, with_outcome(events=50, percent=None, ci=None))
+    bad = subprocess.run([sys.executable, "-m", "analysis", "validate", str(tmp_path)],
+                         capture_output=True, text=True)
+    assert bad.returncode == 1
+    assert "outcomes[0].events: 50 is larger than denominator 43" in bad.stdout
+    assert "Traceback" not in bad.stdout + bad.stderr
+
+
+# ------------------------------------------------------------------ the real data
+
+
+def test_repository_data_is_valid():
+    review = data.load()
+    assert set(review.ids) >= {"roddie2025", "zhang2021", "zhang2020ash", "hua2020", "ddcart2_2025"}
+    assert review.studies_table.height == len(review.ids)
+    # figures the seed reports print
+    o = review.outcomes
+    cr = o.filter((pl.col("study") == "zhang2021") & (pl.col("outcome") == "cr")).row(0, named=True)
+    assert (cr["events"], cr["denominator"], cr["percent"], cr["ci_low"], cr["ci_high"]) == (34, 43, "79", "66", "92")
+    hua = o.filter((pl.col("study") == "hua2020") & (pl.col("outcome") == "crs_grade3plus")).row(0, named=True)
+    assert hua["percent"] == "23.07" and "percent_not_reproducible" in hua["flags"]
+
+
+def test_recorded_known_problems():
+    flags = data.load().flags
+    assert flags.filter(pl.col("kind") == "typo")["note"].str.contains("four parents").any()
+    assert flags.filter(pl.col("kind").str.contains("overlap")).height >= 2
+
+
+def test_overlap_clusters():
+    clusters = data.load().overlap_clusters()
+    assert {"zhang2021", "zhang2020ash", "hua2020"} in clusters
+
+
+def _quotes(obj):
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if k == "source" and isinstance(v, str):
+                yield v
+            else:
+                yield from _quotes(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _quotes(v)
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="source documents (../shared/seeds) not beside this clone")
+@pytest.mark.parametrize("path", sorted((ROOT / "data" / "studies").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_quote_is_verbatim_in_its_source(path):
+    """Each `source` quote (fragments joined by '...') occurs, in order, in the seed document."""
+    norm = lambda s: re.sub(r"\s+", " ", s).strip()  # noqa: E731
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc = norm((SEEDS / raw["extracted_from"]["document"]).read_text(encoding="utf-8"))
+    missing = []
+    quotes = list(_quotes(raw))
+    for q in quotes:
+        pos = 0
+        for frag in (norm(f) for f in q.split("...")):
+            at = doc.find(frag, pos)
+            if at < 0:
+                missing.append(frag)
+                break
+            pos = at + len(frag)
+    assert len(quotes) > 5 and missing == []
+
+
+def test_every_study_has_a_chapter_and_every_chapter_a_study():
+    chapters = {p.stem for p in (ROOT / "book" / "studies").glob("*.ipynb")}
+    assert chapters == set(data.load().ids)
