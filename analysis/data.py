@@ -302,6 +302,26 @@ def changelog(directory: Path | str | None = None) -> list[schema.Release]:
     return releases
 
 
+def harmonisation(directory: Path | str | None = None) -> pl.DataFrame:
+    """The toxicity-category mapping of ``data/harmonisation.yaml`` (domain, category, scales, defensible, note)."""
+    path = (Path(directory) if directory is not None else DATA_DIR) / "harmonisation.yaml"
+    raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506
+    rows, problems = [], []
+    known = {s for scales in schema.SCALES.values() for s in scales}
+    for i, r in enumerate(raw or []):
+        missing = {"domain", "category", "scales", "defensible", "note"} - set(r)
+        if missing:
+            problems.append(Problem(_display(path), "-", f"[{i}]", f"missing {', '.join(sorted(missing))}"))
+            continue
+        for j, sc in enumerate(r["scales"]):
+            if sc not in known:
+                problems.append(Problem(_display(path), "-", f"[{i}].scales[{j}]", f"unknown grading scale {sc!r}"))
+        rows.append({**r, "scales": ", ".join(r["scales"])})
+    if problems:
+        raise DataError(problems)
+    return pl.DataFrame(rows)
+
+
 def _period(s: Study) -> str | None:
     p = s.enrolment_period
     return f"{p.start or '?'} to {p.end or '?'}" if p else None

@@ -312,3 +312,17 @@ def survival_section(review: Review, study_id: str) -> None:
         display_markdown("This report gives no time-to-event figures.")
         return
     show(rec)
+
+
+def ci_methods(audit_table: pl.DataFrame) -> pl.DataFrame:
+    """Printed confidence intervals and the methods that reproduce them."""
+    return (audit_table.filter(pl.col("ci_methods").is_not_null())
+            .select("study", pl.col("outcome_label").alias("outcome"), "reported",
+                    pl.col("ci_methods").alias("reproduced by"), "source"))
+
+
+def problems(audit_table: pl.DataFrame) -> pl.DataFrame:
+    """Figures whose printed numbers do not reproduce, or that carry a recorded flag."""
+    bad = (pl.col("check").str.contains("not ") | pl.col("check").str.contains("no standard")
+           | pl.col("check").str.contains("flagged"))
+    return audit_table.filter(bad).select("study", pl.col("outcome_label").alias("outcome"), "reported", "check", "source")
