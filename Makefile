@@ -5,6 +5,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SANITIZE := tests/nbval_sanitize.cfg
+# charts carry the vega bundle in JupyterLab, which does not load the book's _static/
+CHARTS_IN_LAB := REVIEW_EMBED_VEGA=1
 
 .PHONY: book test lab clean execute bench validate freeze venv browser-test
 
@@ -33,8 +35,12 @@ test: $(STAMP)
 execute: $(STAMP)
 	$(BIN)/python -m analysis execute book
 
+## Open every built page in headless Chromium with the network blocked; every chart must render.
+browser-test: $(STAMP)
+	$(BIN)/python tests/browser/check_offline.py _build/html
+
 lab: $(STAMP)
-	$(BIN)/jupyter lab book
+	$(CHARTS_IN_LAB) $(BIN)/jupyter lab book
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
