@@ -42,13 +42,13 @@ def _summary(x) -> str:
 def overview(study: Study) -> pl.DataFrame:
     """Design and population of one study: item, value, source quote."""
     c, pop = study.citation, study.population
+    cite = (f"{', '.join(c.authors)}{' et al.' if c.et_al else ''} ({c.year}). {c.title}. "
+            f"{c.journal or ''} {c.volume or ''}{f'({c.issue})' if c.issue else ''}{f': {c.pages}' if c.pages else ''}")
     rows = [
-        ("Report", f"{', '.join(c.authors)}{' et al.' if c.et_al else ''} ({c.year}). {c.title}. "
-                   f"{c.journal or ''} {c.volume or ''}{f'({c.issue})' if c.issue else ''}"
-                   f"{f': {c.pages}' if c.pages else ''}".strip(), c.note or ""),
+        ("Report", cite.strip() + (f" [{c.note}]" if c.note else ""), ""),
         ("DOI / registry", ", ".join(x for x in [c.doi or "", *c.registry] if x) or "not reported", ""),
         ("Publication type", _PUBLICATION[study.publication_type], ""),
-        ("Extracted from", study.extracted_from.what, f"source file {study.extracted_from.document}"),
+        ("Extracted from", f"{study.extracted_from.what} (file {study.extracted_from.document})", ""),
         ("Design", _DESIGN[study.design] + (f", {study.phase}" if study.phase else ""), ""),
     ]
     for label, obj in (("Centres", study.centres), ("Country", study.country)):
@@ -305,13 +305,110 @@ def survival_records(review: Review, study_id: str) -> pl.DataFrame:
                     pl.col("estimator").replace_strict(ESTIMATORS, default=None), "source"))
 
 
+def km_explanations(review: Review, study_id: str, max_n: int = 30) -> pl.DataFrame:
+    """For each printed landmark of a small arm: is it k/n, or does it need censoring?
+
+    Uses :func:`analysis.survival.km_configurations` (every at-risk sequence whose Kaplan-Meier
+    product prints as the reported percentage).
+    """
+    from . import survival
+
+    o = review.outcomes.filter((pl.col("study") == study_id) & (pl.col("estimator") == "km_landmark")
+                               & pl.col("denominator").is_not_null() & (pl.col("denominator") <= max_n))
+    rows = []
+    for r in o.iter_rows(named=True):
+        conf = survival.km_configurations(r["denominator"], r["percent"])
+        kn = conf.filter(pl.col("k_over_n"))
+        if conf.height == 0:
+            reading = f"no Kaplan-Meier configuration of {r['denominator']} patients gives {r['percent']}%"
+        elif kn.height:
+            reading = f"= {kn['fraction'][0]}: reachable without censoring (k/n)"
+        else:
+            least = conf.sort("censored_before_last_event").row(0, named=True)
+            reading = (f"not k/{r['denominator']}: needs censoring before the last death, at least "
+                       f"{least['censored_before_last_event']} (e.g. {least['fraction']}, at risk {least['at_risk']})")
+        rows.append({"outcome": r["outcome_label"], "arm": r["arm_label"],
+                     "reported": f"{r['percent']}% at {r['time']:g} {r['time_unit']}",
+                     "configurations": conf.height, "reading": reading})
+    return pl.DataFrame(rows, schema={"outcome": pl.String, "arm": pl.String, "reported": pl.String,
+                                      "configurations": pl.Int64, "reading": pl.String})
+
+
 def survival_section(review: Review, study_id: str) -> None:
-    """The survival part of a study chapter: reported time-to-event figures."""
+    """The survival part of a study chapter: reported figures, then reconstructed curves.
+
+    Each reconstruction (:func:`analysis.synthesis.reconstructions`) is plotted with its
+    numbers at risk and censor ticks, labelled "reconstructed from reported summaries", and
+    followed by its check table (reported vs reconstructed) and the choices it had to make.
+    """
+    from IPython.display import display
+
+    from . import charts, survival, synthesis
+
     rec = survival_records(review, study_id)
     if rec.height == 0:
         display_markdown("This report gives no time-to-event figures.")
         return
     show(rec)
+    explain = km_explanations(review, study_id)
+    if explain.height:
+        display_markdown("**Which printed landmarks are simple fractions?** A Kaplan-Meier estimate of a small arm "
+                         "is a product of (at risk − deaths)/at risk; a percentage that is not k/n implies censoring.")
+        show(explain)
+    recons = synthesis.reconstructions(review, study_id)
+    if not recons:
+        display_markdown("No curve is reconstructed: the report gives no Kaplan-Meier landmark for a whole arm small "
+                         "enough to enumerate (see the survival synthesis for how its figures are used).")
+        return
+    for outcome in dict.fromkeys(r.outcome for r in recons):
+        group = [r for r in recons if r.outcome == outcome]
+        unit = group[0].time_unit
+        tables = [survival.km_table(r.result.data).with_label(arm=r.label.split(": ", 1)[1]) for r in group]
+        steps = pl.concat([t.steps for t in tables])
+        display(charts.km(steps, at_risk=pl.concat([t.at_risk for t in tables]),
+                          censors=pl.concat([t.censored for t in tables]), color="arm", time_unit=unit,
+                          title=f"{review.study(study_id).short_name}: {outcome.upper()}",
+                          subtitle="Reconstructed from reported summaries (pseudo-patient data, not the published curve)"))
+        for r in group:
+            res = r.result
+            display_markdown(f"**{r.label}, {outcome.upper()}** — inputs: {r.inputs}. "
+                             f"{res.n_consistent}{'+' if res.truncated else ''} death/censoring orderings are consistent "
+                             f"with the report; the plotted one is the most parsimonious (fewest censorings), seeded.")
+            show(res.checks.select("item", "time", "reported", "reconstructed", "reported_lower", "reported_upper",
+                                   "reconstructed_lower", "reconstructed_upper", "match"))
+            if res.notes:
+                display_markdown("\n".join(f"- {n}" for n in res.notes))
+
+
+def landmark_section(pooled) -> None:
+    """Display a pooled landmark survival: per-study figures, forest plot, pooled estimate, exclusions."""
+    from IPython.display import display
+
+    from . import charts
+
+    df = pooled.studies
+    what = {"os": "overall survival", "efs_lfs": "event-free or leukaemia-free survival"}[pooled.group]
+    ok = df.filter(pl.col("poolable"))
+    show(df.select("label", "reported", "estimate_source",
+                   pl.col("S").map_elements(lambda x: f"{100 * x:.1f}%", return_dtype=pl.String).alias("used"),
+                   pl.col("se_S").map_elements(lambda x: f"{100 * x:.1f}", return_dtype=pl.String).alias("SE (points)"),
+                   "poolable", "reason"))
+    if ok.height == 0:
+        display_markdown(f"No study gives a poolable {pooled.time:g}-{pooled.unit[:-1]} {what} estimate.")
+        return
+    rows = ok.select("label", pl.col("S").alias("estimate"), "ci_lower", "ci_upper")
+    display(charts.forest(rows, pooled=pooled.pooled_row, percent=True, xdomain=(0, 1),
+                          title=f"{pooled.time:g}-{pooled.unit[:-1]} {what}",
+                          subtitle="Log(-log) 95% CIs; pooled on the cloglog scale (REML)"))
+    if pooled.result is None:
+        display_markdown("Fewer than two poolable studies: no pooled estimate.")
+        return
+    p, r = pooled.pooled_row, pooled.result
+    display_markdown(f"**Pooled {pooled.time:g}-{pooled.unit[:-1]} {what} (k = {r.k}):** {100 * p['estimate']:.1f}% "
+                     f"(95% CI {100 * p['ci_lower']:.1f}–{100 * p['ci_upper']:.1f}%; prediction interval "
+                     f"{100 * p['pi_lower']:.1f}–{100 * p['pi_upper']:.1f}%); tau² = {r.tau2:.3f} on the cloglog scale, "
+                     f"I² = {r.I2:.1f}%. Estimates marked *reconstructed* are computed from pseudo-patient data "
+                     "rebuilt from the report's summaries; their variances depend on the implied censoring.")
 
 
 def ci_methods(audit_table: pl.DataFrame) -> pl.DataFrame:

@@ -296,6 +296,22 @@ class Comparison(_Model):
     note: str | None = None
 
 
+class ReconstructionInput(_Model):
+    """What a report says about event times, beyond its landmark figures, for one survival outcome.
+
+    Used by :func:`analysis.synthesis.reconstructions` together with the study's landmark
+    records and follow-up to rebuild pseudo individual-patient data.
+    """
+
+    outcome: str
+    arm: str
+    time_unit: Literal["days", "months", "years"]
+    event_times: list[float] = []
+    n_events: int | None = None
+    source: Quote
+    note: str | None = None
+
+
 class Overlap(_Model):
     study: str
     likelihood: OverlapLikelihood
@@ -323,6 +339,7 @@ class Study(_Model):
     outcomes: list[Outcome] = []
     comparisons: list[Comparison] = []
     measures: list[Measure] = []
+    reconstruction: list[ReconstructionInput] = []
     overlap: list[Overlap] = []
     flags: list[StudyFlag] = []
 
@@ -423,6 +440,14 @@ def check_study(study: Study) -> list[tuple[str, str]]:
         if value not in SCALES[domain]:
             add(f"grading.{domain}", f"unknown {domain.upper()} grading scale {value!r} "
                 f"(known: {', '.join(SCALES[domain])})")
+    for i, rc in enumerate(study.reconstruction):
+        if rc.outcome not in OUTCOMES or OUTCOMES[rc.outcome][1] != "survival":
+            add(f"reconstruction[{i}].outcome", f"{rc.outcome!r} is not a time-to-event outcome")
+        known_arm(f"reconstruction[{i}].arm", rc.arm)
+        if rc.n_events is not None and rc.n_events < len(rc.event_times):
+            add(f"reconstruction[{i}].n_events", f"{rc.n_events} is fewer than the {len(rc.event_times)} event times given")
+        if any(t < 0 for t in rc.event_times):
+            add(f"reconstruction[{i}].event_times", "negative time")
     for i, ov in enumerate(study.overlap):
         if ov.study == study.id:
             add(f"overlap[{i}].study", "a study cannot overlap with itself")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
+from scipy.stats import norm
 
 from . import meta, proportions
 from .data import Review
@@ -210,3 +211,214 @@ def forest_rows(pooled: PooledProportion) -> pl.DataFrame:
     if "weight" in df.columns:
         cols.append("weight")
     return df.select(cols)
+
+
+# ----------------------------------------------------------------------------- survival
+
+#: days per unit, to put landmark times, follow-up and event times on one scale
+DAYS = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
+#: largest arm for which summaries are reconstructed by enumeration (analysis.survival.from_summary)
+MAX_RECONSTRUCT_N = 30
+
+
+def _convert(x: float | None, unit: str, to: str) -> float | None:
+    return None if x is None else x * DAYS[unit] / DAYS[to]
+
+
+@dataclass
+class Reconstruction:
+    """Pseudo-IPD of one (study, outcome, arm) rebuilt from its reported summaries."""
+
+    study: str
+    outcome: str
+    arm: str
+    label: str
+    time_unit: str
+    result: object  # analysis.survival.SummaryReconstruction
+    inputs: str
+
+
+def reconstructions(review: Review, study_id: str) -> list[Reconstruction]:
+    """Rebuild pseudo individual-patient data for every survival outcome and arm of a study
+    that reports Kaplan-Meier landmark estimates for the whole arm (not a subgroup).
+
+    Inputs, all read from the study file: n = the landmark record's denominator; every
+    landmark of that outcome and arm (estimate and CI as printed); known event times and the
+    total number of events (``reconstruction:`` entries); and the study's follow-up, used
+    only when the study has a single arm (otherwise it does not describe the arm).  Arms
+    larger than :data:`MAX_RECONSTRUCT_N` are not enumerated (their printed CI is used).
+    """
+    from . import survival
+
+    study = review.study(study_id)
+    o = review.outcomes.filter((pl.col("study") == study_id) & (pl.col("estimator") == "km_landmark")
+                               & (pl.col("denominator_kind") != "subgroup"))
+    single_arm = len([a for a in study.arms if not a.parts]) == 1
+    out = []
+    for (outcome, arm), recs in o.group_by(["outcome", "arm"], maintain_order=True):
+        n = int(recs["denominator"].max())
+        if n > MAX_RECONSTRUCT_N:
+            continue
+        extra = next((r for r in study.reconstruction if r.outcome == outcome and r.arm == arm), None)
+        unit = extra.time_unit if extra else recs["time_unit"][0]
+        landmarks = [survival.Landmark(time=_convert(r["time"], r["time_unit"], unit), estimate=r["percent"],
+                                       lower=r["ci_low"], upper=r["ci_high"],
+                                       label=f"{_n(r['time'])}-{r['time_unit'][:-1]} {outcome.upper()}")
+                     for r in recs.iter_rows(named=True)]
+        fu = study.follow_up if single_arm else None
+        followup = None if fu is None else survival.FollowUp(
+            median=_convert(fu.median, fu.unit, unit), minimum=_convert(fu.low, fu.unit, unit),
+            maximum=_convert(fu.high, fu.unit, unit), of="censored" if fu.of == "survivors" else "all")
+        label = f"{study.short_name}: {recs['arm_label'][0]}"
+        res = survival.from_summary(n, landmarks, event_times=extra.event_times if extra else (),
+                                    n_events=extra.n_events if extra else None, followup=followup,
+                                    time_unit=unit, seed=0, label=label)
+        used = [f"n = {n}", "landmarks: " + "; ".join(f"{lm.estimate}% at {_n(lm.time)} {unit}" for lm in landmarks)]
+        if extra:
+            used.append(f"event times {extra.event_times} {unit}, {extra.n_events} events")
+        if followup:
+            used.append(f"follow-up {fu.median:g} ({fu.low:g}-{fu.high:g}) {fu.unit}")
+        out.append(Reconstruction(study_id, outcome, arm, label, unit, res, "; ".join(used)))
+    return out
+
+
+def _n(x: float) -> str:
+    return f"{x:g}"
+
+
+#: outcome groups pooled together in the landmark synthesis
+LANDMARK_GROUPS = {"os": ("os",), "efs_lfs": ("efs", "lfs")}
+
+
+def landmark_estimates(review: Review, group: str = "os", time: float = 12, unit: str = "months",
+                       fits: tuple[str, ...] = ("direct", "partial")) -> pl.DataFrame:
+    """One row per study: the landmark survival at ``time`` for pooling on the cloglog scale.
+
+    Per study, in order of preference:
+
+    1. *reconstructed from reported summaries*: the pseudo-IPD of every intervention arm in
+       the review population (arms concatenated when a study has several), Kaplan-Meier at
+       ``time`` with Greenwood variance -- used when every such arm was reconstructed and the
+       landmark lies within the reconstructed follow-up;
+    2. *reported*: a Kaplan-Meier landmark at ``time`` printed with a CI, whose variance is
+       recovered from the log(-log) interval;
+    3. otherwise the study is listed as not poolable, with the reason (e.g. descriptive medians).
+
+    Columns: study, label, outcome, estimate_source, S, se_S, yi, vi, reported, poolable, reason,
+    ci_lower, ci_upper (the log(-log) 95% interval implied by yi and vi).
+    """
+    from . import survival
+
+    outcomes = LANDMARK_GROUPS[group]
+    t_days = time * DAYS[unit]
+    rows = []
+    names = dict(zip(review.studies_table["study"], review.studies_table["short_name"]))
+    o = review.outcomes.filter(pl.col("outcome").is_in(list(outcomes)) & (pl.col("role") == "intervention")
+                               & pl.col("population_fit").is_in(list(fits)) & ~pl.col("combined_arm"))
+    for sid in sorted(o["study"].unique().to_list()):
+        recs = o.filter(pl.col("study") == sid)
+        arms = recs["arm"].unique(maintain_order=True).to_list()
+        row = {"study": sid, "label": names[sid], "outcome": "/".join(recs["outcome"].unique(maintain_order=True)),
+               "estimate_source": None, "S": None, "se_S": None, "yi": None, "vi": None,
+               "reported": "; ".join(f"{r['arm_label']}: {_reported_tte(r)}" for r in recs.iter_rows(named=True)),
+               "poolable": False, "reason": ""}
+        recon = [r for r in reconstructions(review, sid) if r.outcome in outcomes and r.arm in arms]
+        at = recs.filter((pl.col("estimator") == "km_landmark") & (pl.col("denominator_kind") != "subgroup")
+                         & ((pl.col("time") * pl.col("time_unit").replace_strict(DAYS, return_dtype=pl.Float64)
+                             - t_days).abs() < 1))
+        if recon and {r.arm for r in recon} == set(arms) and len({r.outcome for r in recon}) == 1:
+            frames = [pl.DataFrame({"time": r.result.data["time"] * DAYS[r.time_unit] / DAYS[unit],
+                                    "event": r.result.data["event"]}) for r in recon]
+            ipd = pl.concat(frames)
+            if float(ipd["time"].max()) < time:
+                row["reason"] = "reconstructed follow-up ends before the landmark"
+            else:
+                lm = survival.landmark(ipd, time, source=survival.SOURCES["summary"])
+                row.update(estimate_source=survival.SOURCES["summary"] + (" (arms combined)" if len(recon) > 1 else ""),
+                           S=lm.S, se_S=lm.se_S, yi=lm.yi, vi=lm.vi, reason=lm.note)
+        elif at.filter(pl.col("ci_low").is_not_null()).height == 1 and at.height == 1:
+            row.update(reported_landmark(at.row(0, named=True), time))
+        elif (recs["estimator"] == "descriptive_median").all():
+            row["reason"] = "reports only descriptive medians of observed times: no landmark estimate"
+        else:
+            row["reason"] = f"no landmark estimate at {_n(time)} {unit} with a CI or reconstructable summaries"
+        row["poolable"] = row["yi"] is not None and np.isfinite(row["yi"]) and np.isfinite(row["vi"] or np.nan)
+        rows.append(row)
+    schema = {"study": pl.String, "label": pl.String, "outcome": pl.String, "estimate_source": pl.String,
+              "S": pl.Float64, "se_S": pl.Float64, "yi": pl.Float64, "vi": pl.Float64, "reported": pl.String,
+              "poolable": pl.Boolean, "reason": pl.String}
+    df = pl.DataFrame(rows, schema=schema)
+    # log(-log) 95% CI from yi, vi: S = exp(-exp(y)) decreases in y, so the bounds swap
+    z, se = float(norm.ppf(0.975)), pl.col("vi").sqrt()
+    return df.with_columns(ci_lower=(-(pl.col("yi") + z * se).exp()).exp(),
+                           ci_upper=(-(pl.col("yi") - z * se).exp()).exp())
+
+
+def reported_landmark(r: dict, time: float) -> dict:
+    """Variance of a printed landmark estimate from its printed 95% CI, on the interval's own scale.
+
+    A printed interval that is symmetric about the estimate within printing precision
+    (|(upper - S) - (S - lower)| <= one unit of the last printed digit) is a linear
+    (plain Greenwood / Wald) interval: Var(S) = ((upper - lower) / (2 z))^2.  Otherwise it
+    is taken as the log(-log) interval and inverted
+    (:func:`analysis.survival.landmark_from_reported`).  Returns the columns of
+    :func:`landmark_estimates`.
+    """
+    from decimal import Decimal
+
+    from . import survival
+    from .schema import decimals
+
+    S, lo, hi = (float(Decimal(r[k])) / 100 for k in ("percent", "ci_low", "ci_high"))
+    unit = 10.0 ** -max(decimals(r["percent"]), decimals(r["ci_low"]), decimals(r["ci_high"])) / 100
+    if abs((hi - S) - (S - lo)) <= unit + 1e-12:
+        var_s = ((hi - lo) / (2 * float(norm.ppf(0.975)))) ** 2
+        yi, vi, reason = survival.cloglog(S, var_s)
+        return {"estimate_source": "reported (variance from the printed interval, symmetric: linear scale)",
+                "S": S, "se_S": var_s ** 0.5, "yi": yi, "vi": vi, "reason": reason}
+    lm = survival.landmark_from_reported(r["percent"], r["ci_low"], r["ci_high"], time=time)
+    return {"estimate_source": "reported (variance from the printed log(-log) interval)", "S": lm.S,
+            "se_S": lm.se_S, "yi": lm.yi, "vi": lm.vi, "reason": lm.note}
+
+
+def _reported_tte(r: dict) -> str:
+    if r["estimator"] in ("km_landmark", "cumulative_incidence"):
+        ci = f" (95% CI {r['ci_low']}–{r['ci_high']})" if r["ci_low"] is not None else ""
+        return f"{r['percent']}% at {_n(r['time'])} {r['time_unit']}{ci}"
+    if r["estimator"] in ("descriptive_median", "km_median") and r["median"] is not None:
+        return f"median {_n(r['median'])} {r['time_unit']} (range {_n(r['range_low'])}–{_n(r['range_high'])})"
+    if r["estimator"] == "proportion":
+        return f"{r['events']}/{r['denominator']}"
+    return r["flag_notes"] or "not reported"
+
+
+@dataclass
+class PooledLandmark:
+    """Landmark survival pooled on the complementary log-log scale (meta.rma), back-transformed."""
+
+    group: str
+    time: float
+    unit: str
+    studies: pl.DataFrame
+    result: object | None  # meta.MetaResult on the cloglog scale
+
+    @property
+    def pooled_row(self) -> dict | None:
+        from .survival import inv_cloglog
+
+        r = self.result
+        if r is None:
+            return None
+        # S = exp(-exp(y)) decreases in y: the bounds swap
+        return {"label": f"Pooled (cloglog, {r.method}; k = {r.k})", "estimate": float(inv_cloglog(r.estimate)),
+                "ci_lower": float(inv_cloglog(r.ci_ub)), "ci_upper": float(inv_cloglog(r.ci_lb)),
+                "pi_lower": float(inv_cloglog(r.pi_ub)), "pi_upper": float(inv_cloglog(r.pi_lb))}
+
+
+def pool_landmark(review: Review, group: str = "os", time: float = 12, unit: str = "months",
+                  method: str = "REML") -> PooledLandmark:
+    """Pool :func:`landmark_estimates` rows that are poolable with ``meta.rma`` on y = log(-log S)."""
+    df = landmark_estimates(review, group, time, unit)
+    ok = df.filter(pl.col("poolable"))
+    result = meta.rma(ok["yi"].to_numpy(), ok["vi"].to_numpy(), method=method) if ok.height >= 2 else None
+    return PooledLandmark(group, time, unit, df, result)

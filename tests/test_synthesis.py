@@ -137,3 +137,65 @@ def test_problems_view_lists_every_unreproducible_figure(review):
 def test_markdown_table_escapes_pipes():
     md = report.markdown(pl.DataFrame({"a": ["x|y"], "source": ["q"]}))
     assert "x\\|y" in md and "“q”" in md
+
+
+# ---------------------------------------------------------------- survival from the data files
+
+
+def test_ddcart2_reconstruction_reproduces_printed_two_year_os(review):
+    """The abstract prints 2-year OS 85.7% (95% CI 33.4-97.9); the pseudo-IPD built from the data
+    file (7 patients, one death on day 70, follow-up 70-1290 days) gives exactly that in lifelines."""
+    from analysis import survival
+
+    rec = {(r.outcome, r.arm): r for r in synthesis.reconstructions(review, "ddcart2_2025")}
+    os_ = rec[("os", "all")].result
+    assert os_.all_match
+    S, lo, hi = survival.km_at(survival.fit_km(os_.data), 730)
+    assert (round(100 * S, 1), round(100 * lo, 1), round(100 * hi, 1)) == (85.7, 33.4, 97.9)
+
+
+def test_roddie_landmarks_reconstructed_and_explained(review):
+    rec = {(r.outcome, r.arm): r.result for r in synthesis.reconstructions(review, "roddie2025")}
+    assert set(rec) == {("os", "car_dli_alone"), ("os", "car_dli_ld"), ("efs", "car_dli_alone"), ("efs", "car_dli_ld")}
+    assert all(r.all_match for r in rec.values())
+    expl = report.km_explanations(review, "roddie2025")
+    reading = dict(zip(zip(expl["outcome"], expl["arm"]), expl["reading"]))
+    assert reading[("Overall survival", "CAR-DLI + Flu/Cy")].startswith("not k/7: needs censoring")
+    assert reading[("Overall survival", "CAR-DLI alone")] == "= 2/7: reachable without censoring (k/n)"
+    assert reading[("Event-free survival", "CAR-DLI + Flu/Cy")] == "= 4/7: reachable without censoring (k/n)"
+
+
+def test_landmark_estimates_sources_and_exclusions(review):
+    df = synthesis.landmark_estimates(review, "os", 12, "months")
+    by = {r["study"]: r for r in df.iter_rows(named=True)}
+    assert by["roddie2025"]["estimate_source"].startswith("reconstructed from reported summaries (arms combined)")
+    assert by["zhang2021"]["estimate_source"].startswith("reported (variance from the printed interval, symmetric")
+    assert by["zhang2021"]["S"] == pytest.approx(0.43)
+    # Zhang 2021 prints (25, 62): a linear interval of half-width 1.96 SE
+    assert by["zhang2021"]["se_S"] == pytest.approx((0.62 - 0.25) / (2 * 1.959964), rel=1e-6)
+    for sid in ("hua2020", "zhang2020ash"):  # descriptive medians only
+        assert not by[sid]["poolable"] and "descriptive medians" in by[sid]["reason"]
+    # ddCAR-T2: the only death is on day 70, so 1-year OS is 6/7 in every consistent reconstruction
+    assert by["ddcart2_2025"]["S"] == pytest.approx(6 / 7)
+
+
+def test_loglog_ci_inversion_recovers_greenwood_variance(review):
+    """Inverting the printed log(-log) CI of ddCAR-T2 gives (to printing precision) the Greenwood SE
+    of the exact reconstruction: sqrt(S^2 * 1/(7*6)) for one death among 7."""
+    import math
+
+    r = review.outcomes.filter((pl.col("study") == "ddcart2_2025") & (pl.col("outcome") == "os")
+                               & (pl.col("estimator") == "km_landmark")).row(0, named=True)
+    got = synthesis.reported_landmark(r, 24)
+    exact = (6 / 7) * math.sqrt(1 / (7 * 6))
+    assert got["estimate_source"].endswith("log(-log) interval)")
+    assert got["se_S"] == pytest.approx(exact, rel=0.01)
+
+
+def test_pooled_landmark_back_transforms_consistently(review):
+    p = synthesis.pool_landmark(review, "os", 12, "months")
+    row = p.pooled_row
+    assert p.result.k == 3
+    assert row["ci_lower"] < row["estimate"] < row["ci_upper"]
+    used = p.studies.filter(pl.col("poolable"))["S"]
+    assert used.min() <= row["estimate"] <= used.max()
