@@ -220,12 +220,15 @@ def _check_yv(yi, vi) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _dot(a, b) -> float:
-    """sum(a*b) for 1-D float arrays.
+    """sum(a*b) for 1-D float arrays, without multithreaded BLAS for long vectors.
 
-    np.vdot is used rather than np.dot: on the multithreaded OpenBLAS shipped with numpy wheels,
-    np.dot of two long vectors was measured >100x slower than vdot on a loaded 2-core machine.
+    np.vdot (BLAS ddot) is fastest for short vectors, but OpenBLAS runs ddot multithreaded for
+    long ones (n > 10000), which was measured up to 1000x slower on a loaded 2-core machine;
+    einsum's own loop is used there instead.
     """
-    return float(np.vdot(a, b))
+    if np.size(a) <= 8192:
+        return float(np.vdot(a, b))
+    return float(np.einsum("i,i->", a, b))
 
 
 def _sum_p2(w: np.ndarray, W: float, a, b) -> float:
@@ -457,14 +460,16 @@ class MetaResult:
     iterations : int
         Fisher scoring iterations (ML/REML).
     yi, vi : numpy.ndarray
-        The data.
+        The data (the caller's float64 arrays are kept, not copied: do not modify them in place
+        before calling :meth:`confint`).
 
     Notes
     -----
     * :math:`I^2 = 100\,\hat\tau^2/(\hat\tau^2 + s^2)`, :math:`H^2 = (\hat\tau^2+s^2)/s^2` with
       :math:`s^2 = (k-1)\sum w_i / ((\sum w_i)^2 - \sum w_i^2)`, :math:`w_i = 1/v_i` (metafor
       rma.uni, i2def="1"); for the FE model :math:`I^2 = \max(0, 100(Q-df)/Q)`, :math:`H^2 = Q/df`.
-    * Q-profile intervals are computed on demand by :meth:`confint` (cached).
+    * Q-profile intervals are computed on demand by :meth:`confint` (cached); the properties
+      ``tau2_ci``, ``tau_ci``, ``I2_ci`` and ``H2_ci`` return its (lower, upper) bounds.
     """
 
     method: str
@@ -562,6 +567,24 @@ class MetaResult:
         )
         self._cache[lvl] = res
         return res
+
+    @property
+    def tau2_ci(self) -> tuple[float, float]:
+        """Q-profile CI of tau^2 at the model's level (computed on first access, then cached)."""
+        return self.confint().tau2[1:]
+
+    @property
+    def tau_ci(self) -> tuple[float, float]:
+        return self.confint().tau[1:]
+
+    @property
+    def I2_ci(self) -> tuple[float, float]:
+        """Q-profile CI of I^2 (percent)."""
+        return self.confint().I2[1:]
+
+    @property
+    def H2_ci(self) -> tuple[float, float]:
+        return self.confint().H2[1:]
 
     def predict(self, transf: Callable[[np.ndarray], np.ndarray] | None = None) -> dict[str, float]:
         """Pooled estimate with CI and PI, optionally back-transformed (metafor predict.rma(transf=...))."""
@@ -722,6 +745,8 @@ def rma(yi, vi, method: str = "REML", test: str = "z", level: float = 0.95, pi: 
     if t in ("knha", "adhoc"):
         if k < 2:
             raise ValueError("test='knha' needs k >= 2 studies")
+        if m == "FE":
+            warnings.warn("the Knapp and Hartung method is not meant for common-effect (FE) models (metafor warns too)", stacklevel=2)
         r = y - mu
         rss = _dot(w, r * r)
         s2w = 0.0 if rss <= _EPS else rss / (k - 1)
@@ -996,13 +1021,13 @@ def _binom_loglik_const(x: np.ndarray, n: np.ndarray) -> np.ndarray:
     return special.gammaln(n + 1) - special.gammaln(x + 1) - special.gammaln(n - x + 1)
 
 
-def _agq_loglik(beta: float, theta: float, x, n, lconst, z, wz) -> float:
+def _agq_loglik(beta: float, theta: float, x, n, lconst, z, wz, cache: dict | None = None) -> float:
     r"""Marginal log-likelihood of the random-intercept logistic model by adaptive GH quadrature.
 
     For study i with u ~ N(0,1) and logit p = beta + theta u, g(u) = log f(x_i|u) - u^2/2; at the
     conditional mode û (Newton, vectorised) with scale s = (-g''(û))^{-1/2}:
     :math:`L_i \approx s\sum_k w_k \exp\{z_k^2/2 + g(\hat u + s z_k)\}` (Liu & Pierce 1994;
-    lme4 glmer nAGQ > 1).
+    lme4 glmer nAGQ > 1). ``cache`` (optional dict) warm-starts the modes from the previous call.
     """
     # conditional modes: g'(u) = theta (x - n p(u)) - u is strictly decreasing, with its root in
     # [theta (x - n), theta x]; safeguarded Newton (bisection whenever Newton leaves the bracket)
@@ -1010,7 +1035,8 @@ def _agq_loglik(beta: float, theta: float, x, n, lconst, z, wz) -> float:
     hi = theta * x + 1e-12
     if theta < 0:
         lo, hi = theta * x - 1e-12, theta * (x - n) + 1e-12
-    u = np.clip(np.zeros_like(x), lo, hi)
+    u0 = cache.get("u") if cache is not None else None
+    u = np.clip(u0 if u0 is not None else np.zeros_like(x), lo, hi)
     for _ in range(200):
         p = special.expit(beta + theta * u)
         g1 = theta * (x - n * p) - u
@@ -1025,6 +1051,8 @@ def _agq_loglik(beta: float, theta: float, x, n, lconst, z, wz) -> float:
         u = un
         if done:
             break
+    if cache is not None:
+        cache["u"] = u
     eta = beta + theta * u
     p = special.expit(eta)
     s = 1.0 / np.sqrt(theta * theta * n * p * (1 - p) + 1.0)
@@ -1114,15 +1142,17 @@ def glmm_proportion(events, n, level: float = 0.95, nAGQ: int = 7, method: str =
     else:
         z, wz = _gh_rule(int(nAGQ))
 
+        cache: dict = {}
+
         def nll(par):
-            return -_agq_loglik(par[0], par[1], x, nn, lconst, z, wz)
+            return -_agq_loglik(par[0], par[1], x, nn, lconst, z, wz, cache)
 
         yi0, vi0 = escalc_proportion(x, nn, "logit")
         start_fit = rma(yi0, vi0, method="DL") if k > 1 else None
         b0 = start_fit.estimate if start_fit else math.log(pbar / (1 - pbar))
         t0 = max(math.sqrt(start_fit.tau2), 0.1) if start_fit else 0.1
         best = None
-        for start in ((b0, t0), (b0, 1.0)):
+        for start in ((b0, t0),):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 opt = optimize.minimize(nll, np.array(start), method="BFGS", options={"gtol": 1e-8, "maxiter": 500})
@@ -1312,6 +1342,7 @@ def proportions(
     level: float = 0.95,
     pi: str = "metafor",
     nAGQ: int = 7,
+    add: float | None = None,
 ) -> ProportionResult:
     r"""Pooled single proportion (metafor escalc + rma, or rma.glmm for transform="glmm").
 
@@ -1324,6 +1355,11 @@ def proportions(
         or "FE" for a common-effect logistic model).
     method, test, level, pi :
         Passed to :func:`rma`.
+    nAGQ : int
+        Quadrature points for transform="glmm".
+    add : float, optional
+        Continuity correction passed to :func:`escalc_proportion` (default: metafor's, i.e. 1/2
+        for logit/raw studies with 0 or n events, none for ft/arcsine).
 
     Back-transformations (metafor transf.*): logit -> inverse logit; raw -> identity; ft ->
     transf.ipft.hm with the harmonic mean of n (Miller 1978); arcsine -> sin^2.
@@ -1342,7 +1378,7 @@ def proportions(
         yi, vi = escalc_proportion(x, nn, "logit")
         back: Callable = special.expit
     else:
-        yi, vi = escalc_proportion(x, nn, t)
+        yi, vi = escalc_proportion(x, nn, t, add=add)
         model = rma(yi, vi, method=method, test=test, level=level, pi=pi)
         if t == "logit":
             back = special.expit
@@ -1773,7 +1809,8 @@ def two_group(
         raise ValueError("labels must have one entry per study")
     cols = {
         "study": lab,
-        "events1": a, "n1": a + b, "events2": c, "n2": c + d,
+        **{name: (col.astype(np.int64) if np.all(col == np.round(col)) else col)
+           for name, col in (("events1", a), ("n1", a + b), ("events2", c), ("n2", c + d))},
         "yi": yi, "vi": vi, "ci_lb": yi - zc * se_i, "ci_ub": yi + zc * se_i,
     }
     if meas != "RD":
