@@ -423,3 +423,33 @@ def problems(audit_table: pl.DataFrame) -> pl.DataFrame:
     bad = (pl.col("check").str.contains("not ") | pl.col("check").str.contains("no standard")
            | pl.col("check").str.contains("flagged"))
     return audit_table.filter(bad).select("study", pl.col("outcome_label").alias("outcome"), "reported", "check", "source")
+
+
+def comparisons_section(review: Review, study_id: str) -> None:
+    """Between-arm comparisons of a study chapter (see :func:`analysis.synthesis.arm_comparisons`)."""
+    from . import synthesis
+
+    study = review.study(study_id)
+    binary = synthesis.arm_comparisons(review, study_id)
+    tte = synthesis.landmark_comparisons(review, study_id)
+    if binary.height == 0 and tte.height == 0 and not study.comparisons:
+        display_markdown("No outcome is reported for two arms: no between-arm comparison.")
+        return
+    p3 = lambda c: pl.col(c).map_elements(lambda x: f"{x:.4f}", return_dtype=pl.String)  # noqa: E731
+    if binary.height:
+        display_markdown("**Binary outcomes** (recomputed from the counts; Wald CIs, 1/2 added to every cell of a "
+                         "table with a zero cell):")
+        show(binary.drop("key").with_columns(p3("Fisher p"), p3("chi-square p"), p3("Yates p")))
+        for r in binary.filter(pl.col("reported p").is_not_null()).iter_rows(named=True):
+            display_markdown(f"The report prints p = {r['reported p']} for {r['outcome'].lower()}; reproduced at its "
+                             f"printed precision by: {r['reproduced by'].replace('chisq_yates', 'chi-square with Yates correction').replace('chisq', 'chi-square')}.")
+    if tte.height:
+        display_markdown("**Landmark survival between arms** (reconstructed pseudo-patient data; the variances and the "
+                         "p-value depend on censoring the report does not give):")
+        show(tte.with_columns(p3("p (cloglog z-test)")))
+    other = [c for c in study.comparisons if c.outcome not in binary["key"].to_list()]
+    if other:
+        display_markdown("**Printed p-values that cannot be recomputed from the reported figures:**")
+        show(pl.DataFrame([{"comparison": f"{c.outcome}: {' vs '.join(c.groups)}", "reported p": c.p_value,
+                            "test": c.test or "not stated", "note": c.note or "", "source": c.source}
+                           for c in other]))

@@ -422,3 +422,80 @@ def pool_landmark(review: Review, group: str = "os", time: float = 12, unit: str
     ok = df.filter(pl.col("poolable"))
     result = meta.rma(ok["yi"].to_numpy(), ok["vi"].to_numpy(), method=method) if ok.height >= 2 else None
     return PooledLandmark(group, time, unit, df, result)
+
+
+# ----------------------------------------------------------------------------- between-arm comparisons
+
+
+def arm_comparisons(review: Review, study_id: str) -> pl.DataFrame:
+    """Every binary outcome a study reports as counts in two of its (non-combined) arms, compared.
+
+    RR, OR and RD with Wald 95% CIs (metafor ``escalc`` conventions, 1/2 added to every cell
+    of a table with a zero cell), Fisher's exact and chi-square p-values
+    (:func:`analysis.meta.two_by_two`), the p-value the report prints for that comparison
+    (if any), and which test reproduces it at its printed precision.
+    """
+    from decimal import Decimal
+
+    from .schema import decimals
+
+    study = review.study(study_id)
+    o = review.outcomes.filter((pl.col("study") == study_id) & (pl.col("estimator") == "proportion")
+                               & ~pl.col("combined_arm") & pl.col("events").is_not_null())
+    printed = {(c.outcome, frozenset(c.groups)): c for c in study.comparisons}
+    rows = []
+    for (outcome,), recs in o.group_by(["outcome"], maintain_order=True):
+        if recs.height != 2:
+            continue
+        a, b = recs.row(0, named=True), recs.row(1, named=True)
+        t = meta.two_by_two(a["events"], a["denominator"], b["events"], b["denominator"])
+        comp = printed.get((outcome, frozenset((a["arm"], b["arm"]))))
+        reproduced = (t.tests_reproducing(float(Decimal(comp.p_value)), decimals(comp.p_value)) if comp else [])
+        fmt = lambda e: f"{e[0]:.2f} ({e[1]:.2f}–{e[2]:.2f})"  # noqa: E731
+        rows.append({
+            "key": outcome, "outcome": a["outcome_label"],
+            "comparison": f"{a['arm_label']} {a['events']}/{a['denominator']} vs {b['arm_label']} {b['events']}/{b['denominator']}",
+            "RR (95% CI)": fmt(t.rr), "OR (95% CI)": fmt(t.or_), "RD (95% CI)": fmt(t.rd),
+            "Fisher p": t.fisher.p_value, "chi-square p": t.chisq.p_value, "Yates p": t.chisq_yates.p_value,
+            "reported p": comp.p_value if comp else None,
+            "reproduced by": (", ".join(reproduced) or "none") if comp else "",
+        })
+    return pl.DataFrame(rows, schema={"key": pl.String, "outcome": pl.String, "comparison": pl.String, "RR (95% CI)": pl.String,
+                                      "OR (95% CI)": pl.String, "RD (95% CI)": pl.String, "Fisher p": pl.Float64,
+                                      "chi-square p": pl.Float64, "Yates p": pl.Float64,
+                                      "reported p": pl.String, "reproduced by": pl.String})
+
+
+def landmark_comparisons(review: Review, study_id: str) -> pl.DataFrame:
+    """Between-arm comparisons of reconstructed landmark survival (two arms, same outcome).
+
+    At each landmark time both arms report, the Kaplan-Meier estimates of the
+    reconstructed pseudo-IPD, their difference with a Greenwood-based 95% CI, and a z-test of
+    equality on the complementary log-log scale.  Labelled as reconstructed: the variances,
+    and so the p-value, depend on censoring the report does not give.
+    """
+    from . import survival
+
+    recon = reconstructions(review, study_id)
+    rows = []
+    z = float(norm.ppf(0.975))
+    for outcome in dict.fromkeys(r.outcome for r in recon):
+        pair = [r for r in recon if r.outcome == outcome]
+        if len(pair) != 2 or pair[0].time_unit != pair[1].time_unit:
+            continue
+        # landmark rows of the check tables are the ones with a time
+        times = sorted(set(pair[0].result.checks.filter(pl.col("time").is_not_null())["time"].to_list())
+                       & set(pair[1].result.checks.filter(pl.col("time").is_not_null())["time"].to_list()))
+        for t in times:
+            e = [survival.landmark(r.result.data, t) for r in pair]
+            diff = e[0].S - e[1].S
+            se = (e[0].var_S + e[1].var_S) ** 0.5
+            zc = (e[0].yi - e[1].yi) / (e[0].vi + e[1].vi) ** 0.5 if np.isfinite(e[0].vi + e[1].vi) else np.nan
+            rows.append({"outcome": outcome.upper(), "time": f"{t:g} {pair[0].time_unit}",
+                         "arms": f"{pair[0].label.split(': ', 1)[1]} vs {pair[1].label.split(': ', 1)[1]}",
+                         "S (reconstructed)": f"{100 * e[0].S:.1f}% vs {100 * e[1].S:.1f}%",
+                         "difference (95% CI)": f"{100 * diff:.1f} ({100 * (diff - z * se):.1f} to {100 * (diff + z * se):.1f}) points",
+                         "p (cloglog z-test)": float(2 * norm.sf(abs(zc))) if np.isfinite(zc) else None})
+    return pl.DataFrame(rows, schema={"outcome": pl.String, "time": pl.String, "arms": pl.String,
+                                      "S (reconstructed)": pl.String, "difference (95% CI)": pl.String,
+                                      "p (cloglog z-test)": pl.Float64})

@@ -199,3 +199,24 @@ def test_pooled_landmark_back_transforms_consistently(review):
     assert row["ci_lower"] < row["estimate"] < row["ci_upper"]
     used = p.studies.filter(pl.col("poolable"))["S"]
     assert used.min() <= row["estimate"] <= used.max()
+
+
+def test_hua_reported_p_reproduced_by_fisher_not_plain_chi_square(review):
+    """Hua 2020 prints p = 0.02 for MRD-negative CR 8/13 vs 2/15: Fisher's exact (0.0163) and
+    Yates-corrected chi-square (0.0239) round to it; the uncorrected chi-square (0.0079) does not."""
+    c = synthesis.arm_comparisons(review, "hua2020").filter(pl.col("key") == "mrd_negative_cr").row(0, named=True)
+    assert c["reported p"] == "0.02"
+    assert c["reproduced by"] == "fisher, chisq_yates"
+    # independent reference: scipy.stats.fisher_exact([[8, 5], [2, 13]]) and chi2_contingency
+    assert c["Fisher p"] == pytest.approx(0.0163234, abs=1e-7)
+    assert c["chi-square p"] == pytest.approx(0.0079325, abs=1e-7)
+    assert c["Yates p"] == pytest.approx(0.0238513, abs=1e-7)
+    assert c["RR (95% CI)"] == "4.62 (1.18–17.98)"
+
+
+def test_roddie_landmark_comparison_uses_reconstructed_arms(review):
+    t = synthesis.landmark_comparisons(review, "roddie2025")
+    rows = {r["outcome"]: r for r in t.iter_rows(named=True)}
+    assert rows["OS"]["S (reconstructed)"] == "83.3% vs 28.6%"
+    assert rows["EFS"]["S (reconstructed)"] == "57.1% vs 28.6%"
+    assert 0 < rows["OS"]["p (cloglog z-test)"] < 1
