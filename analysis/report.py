@@ -288,11 +288,15 @@ def pooled_section(pooled, digits: int = 1) -> None:
         f"**Pooled ({s['model']}, k = {s['k']}, {s['events']}/{s['patients']} patients):** {pct(s['pooled'])} "
         f"(95% CI {pct(s['ci_lower'])}–{pct(s['ci_upper'])}; 95% prediction interval "
         f"{pct(s['pi_lower'])}–{pct(s['pi_upper'])}); tau² = {s['tau2']:.3f}, I² = {s['I2']:.1f}%.")
-    sens = pooled.sensitivity.select(
-        "description", "k", "studies",
-        *[pl.col(c).map_elements(pct, return_dtype=pl.String) for c in ("pooled", "ci_lower", "ci_upper",
-                                                                        "pi_lower", "pi_upper")])
-    show(sens)
+    as_pct = lambda cols: [pl.col(c).map_elements(pct, return_dtype=pl.String) for c in cols]  # noqa: E731
+    display_markdown("**Sensitivity analyses**")
+    show(pooled.sensitivity.select("description", "k", "studies",
+                                   *as_pct(("pooled", "ci_lower", "ci_upper", "pi_lower", "pi_upper"))))
+    loo = synthesis.leave_one_out(pooled)
+    if loo.height:
+        display_markdown("**Leave one study out**")
+        show(loo.select("omitted", "k", *as_pct(("pooled", "ci_lower", "ci_upper")),
+                        pl.col("I2").map_elements(lambda x: f"{x:.1f}%", return_dtype=pl.String)))
 
 
 def survival_records(review: Review, study_id: str) -> pl.DataFrame:

@@ -204,6 +204,20 @@ def pool_proportion(review: Review, outcome: str, transform: str = "logit", meth
     return PooledProportion(outcome, OUTCOMES[outcome][0], transform, method, df, result, sens)
 
 
+def leave_one_out(pooled: PooledProportion) -> pl.DataFrame:
+    """Refit the pooled proportion leaving out each study in turn (metafor ``leave1out``),
+    back-transformed to the proportion scale with the same transformation and estimator."""
+    df = pooled.studies
+    rows = []
+    if df.height >= 3:
+        for sid in df["study"]:
+            fit = _fit(df.filter(pl.col("study") != sid), pooled.transform, pooled.method)
+            rows.append({"omitted": sid, "k": fit.k, "pooled": fit.estimate, "ci_lower": fit.ci_lb,
+                         "ci_upper": fit.ci_ub, "I2": getattr(fit.model, "I2", None)})
+    return pl.DataFrame(rows, schema={"omitted": pl.String, "k": pl.Int64, "pooled": pl.Float64,
+                                      "ci_lower": pl.Float64, "ci_upper": pl.Float64, "I2": pl.Float64})
+
+
 def forest_rows(pooled: PooledProportion) -> pl.DataFrame:
     """Per-study rows for :func:`analysis.charts.forest` (label, estimate, CI, weight, n)."""
     df = pooled.studies

@@ -220,3 +220,19 @@ def test_roddie_landmark_comparison_uses_reconstructed_arms(review):
     assert rows["OS"]["S (reconstructed)"] == "83.3% vs 28.6%"
     assert rows["EFS"]["S (reconstructed)"] == "57.1% vs 28.6%"
     assert 0 < rows["OS"]["p (cloglog z-test)"] < 1
+
+
+def test_leave_one_out_matches_refitting_without_each_study(review):
+    from analysis import meta
+
+    p = synthesis.pool_proportion(review, "crs_grade3plus")
+    loo = synthesis.leave_one_out(p)
+    assert loo.height == p.studies.height
+    first = loo.row(0, named=True)
+    rest = p.studies.filter(pl.col("study") != first["omitted"])
+    direct = meta.proportions(rest["events"].to_numpy(), rest["denominator"].to_numpy(), transform="logit")
+    assert first["pooled"] == pytest.approx(direct.estimate)
+    # on the logit scale it agrees with the kernel's own leave-one-out (metafor leave1out)
+    from scipy.special import expit
+    k = meta.leave_one_out(pl.DataFrame({"study": p.studies["study"], "yi": p.result.yi, "vi": p.result.vi}))
+    assert list(expit(k["estimate"].to_numpy())) == pytest.approx(list(loo["pooled"]))
