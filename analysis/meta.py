@@ -195,6 +195,27 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def _heterogeneity_lines(res, with_tau: bool) -> list[str]:
+    """tau^2 / tau / I^2 / H^2 block of metafor's print.rma (``se_tau2`` printed when the fit has it)."""
+    out = []
+    if with_tau:
+        se_tau2 = getattr(res, "se_tau2", math.nan)
+        se_part = "" if math.isnan(se_tau2) else f" (SE = {_fmt(se_tau2)})"
+        out.append(f"tau^2 (estimated amount of total heterogeneity): {_fmt(res.tau2)}{se_part}")
+        out.append(f"tau (square root of estimated tau^2 value):      {_fmt(res.tau)}")
+    out.append(f"I^2 (total heterogeneity / total variability):   {_fmt(res.I2, 2)}%")
+    out.append(f"H^2 (total variability / sampling variability):  {_fmt(res.H2, 2)}")
+    return out
+
+
+def _model_results_lines(res, ddf: int | None = None) -> list[str]:
+    """"Model Results" table of metafor's print.rma (t with df under knha/adhoc, else z)."""
+    stat = ["tval", "df"] if ddf else ["zval"]
+    row = [_fmt(res.estimate), _fmt(res.se), _fmt(res.stat)] + ([str(ddf)] if ddf else [])
+    row += [_fmtp(res.pval), _fmt(res.ci_lb), _fmt(res.ci_ub)]
+    return ["Model Results:", "", _table(["estimate", "se", *stat, "pval", "ci.lb", "ci.ub"], [row]), ""]
+
+
 def _as_1d(name: str, x) -> np.ndarray:
     a = np.asarray(x, dtype=float)
     if a.ndim == 0:
@@ -631,26 +652,12 @@ class MetaResult:
         else:
             lines.append(f"Random-Effects Model (k = {self.k}; tau^2 estimator: {self.method})")
         lines.append("")
-        if self.method != "FE":
-            se_part = "" if math.isnan(self.se_tau2) else f" (SE = {_fmt(self.se_tau2)})"
-            lines.append(f"tau^2 (estimated amount of total heterogeneity): {_fmt(self.tau2)}{se_part}")
-            lines.append(f"tau (square root of estimated tau^2 value):      {_fmt(self.tau)}")
-        lines.append(f"I^2 (total heterogeneity / total variability):   {_fmt(self.I2, 2)}%")
-        lines.append(f"H^2 (total variability / sampling variability):  {_fmt(self.H2, 2)}")
+        lines += _heterogeneity_lines(self, with_tau=self.method != "FE")
         lines.append("")
         lines.append("Test for Heterogeneity:")
         lines.append(f"Q(df = {self.Q_df}) = {_fmt(self.Q)}, p-val {_fmtp(self.Q_pval, equal=True)}")
         lines.append("")
-        lines.append("Model Results:")
-        lines.append("")
-        if self.ddf:
-            header = ["estimate", "se", "tval", "df", "pval", "ci.lb", "ci.ub"]
-            row = [_fmt(self.estimate), _fmt(self.se), _fmt(self.stat), str(self.ddf), _fmtp(self.pval), _fmt(self.ci_lb), _fmt(self.ci_ub)]
-        else:
-            header = ["estimate", "se", "zval", "pval", "ci.lb", "ci.ub"]
-            row = [_fmt(self.estimate), _fmt(self.se), _fmt(self.stat), _fmtp(self.pval), _fmt(self.ci_lb), _fmt(self.ci_ub)]
-        lines.append(_table(header, [row]))
-        lines.append("")
+        lines += _model_results_lines(self, self.ddf)
         lines.append(f"Prediction interval ({self.pi_method}): {_fmt(self.pi_lb)} to {_fmt(self.pi_ub)}")
         lines.append("")
         return "\n".join(lines)
@@ -990,21 +997,13 @@ class GLMMResult:
             lines.append(f"Random-Effects Model (k = {self.k}; tau^2 estimator: ML)")
             lines.append(f"Model Type: random-intercept logistic model (adaptive Gauss-Hermite, nAGQ = {self.nAGQ})")
             lines.append("")
-            lines.append(f"tau^2 (estimated amount of total heterogeneity): {_fmt(self.tau2)}")
-            lines.append(f"tau (square root of estimated tau^2 value):      {_fmt(self.tau)}")
-            lines.append(f"I^2 (total heterogeneity / total variability):   {_fmt(self.I2, 2)}%")
-            lines.append(f"H^2 (total variability / sampling variability):  {_fmt(self.H2, 2)}")
+            lines += _heterogeneity_lines(self, with_tau=True)
         lines.append("")
         lines.append("Tests for Heterogeneity:")
         lines.append(f"Wld(df = {self.Q_df}) = {_fmt(self.Q_wald)}, p-val {_fmtp(self.Q_wald_pval, equal=True)}")
         lines.append(f"LRT(df = {self.Q_df}) = {_fmt(self.Q_lrt)}, p-val {_fmtp(self.Q_lrt_pval, equal=True)}")
         lines.append("")
-        lines.append("Model Results:")
-        lines.append("")
-        header = ["estimate", "se", "zval", "pval", "ci.lb", "ci.ub"]
-        row = [_fmt(self.estimate), _fmt(self.se), _fmt(self.stat), _fmtp(self.pval), _fmt(self.ci_lb), _fmt(self.ci_ub)]
-        lines.append(_table(header, [row]))
-        lines.append("")
+        lines += _model_results_lines(self)
         return "\n".join(lines)
 
     def print_summary(self) -> None:
