@@ -266,11 +266,19 @@ setup()
 # --------------------------------------------------------------------------------------
 
 
+#: decimals kept in chart data: charts print at most 3 significant digits, and rounding keeps the
+#: stored notebook outputs (compared by nbval) independent of last-bit floating-point differences
+CHART_DECIMALS = 6
+
+
 def _to_pandas(df: pl.DataFrame | pd.DataFrame) -> pd.DataFrame:
     if isinstance(df, pl.DataFrame):
-        return df.to_pandas()
+        return df.with_columns(pl.col(pl.Float32, pl.Float64).round(CHART_DECIMALS)).to_pandas()
     if isinstance(df, pd.DataFrame):
-        return df.copy()
+        out = df.copy()
+        floats = out.select_dtypes("float").columns
+        out[floats] = out[floats].round(CHART_DECIMALS)
+        return out
     raise TypeError(f"expected a polars DataFrame, got {type(df).__name__}")
 
 
@@ -309,7 +317,7 @@ def _num(v: Any) -> float | None:
         f = float(v)
     except (TypeError, ValueError):
         return None
-    return None if math.isnan(f) else f
+    return None if math.isnan(f) else round(f, CHART_DECIMALS)
 
 
 def _pooled_rows(pooled: Any, estimate: str, lower: str, upper: str) -> list[dict[str, Any]]:
