@@ -366,20 +366,25 @@ def survival_section(review: Review, study_id: str) -> None:
         return
     for outcome in dict.fromkeys(r.outcome for r in recons):
         group = [r for r in recons if r.outcome == outcome]
-        unit = group[0].time_unit
-        tables = [survival.km_table(r.result.data).with_label(arm=r.label.split(": ", 1)[1]) for r in group]
-        steps = pl.concat([t.steps for t in tables])
-        display(charts.km(steps, at_risk=pl.concat([t.at_risk for t in tables]),
-                          censors=pl.concat([t.censored for t in tables]), color="arm", time_unit=unit,
+        tables = [survival.km_table(r.data).with_label(arm=r.arm_label) for r in group]
+        display(charts.km(pl.concat([t.steps for t in tables]), at_risk=pl.concat([t.at_risk for t in tables]),
+                          censors=pl.concat([t.censored for t in tables]), color="arm", time_unit=group[0].time_unit,
                           title=f"{review.study(study_id).short_name}: {outcome.upper()}",
-                          subtitle="Reconstructed from reported summaries (pseudo-patient data, not the published curve)"))
+                          subtitle=" + ".join(dict.fromkeys(r.source.capitalize() for r in group))
+                          + " (pseudo-patient data)"))
         for r in group:
             res = r.result
-            display_markdown(f"**{r.label}, {outcome.upper()}** — inputs: {r.inputs}. "
-                             f"{res.n_consistent}{'+' if res.truncated else ''} death/censoring orderings are consistent "
-                             f"with the report; the plotted one is the most parsimonious (fewest censorings), seeded.")
-            show(res.checks.select("item", "time", "reported", "reconstructed", "reported_lower", "reported_upper",
-                                   "reconstructed_lower", "reconstructed_upper", "match"))
+            if r.kind == "curve":
+                display_markdown(f"**{r.label}, {outcome.upper()}** — {r.source}: {r.inputs}. Numbers at risk, "
+                                 "published vs reconstructed, per interval of the risk table:")
+                show(res.intervals)
+            else:
+                display_markdown(f"**{r.label}, {outcome.upper()}** — {r.source}; inputs: {r.inputs}. "
+                                 f"{res.n_consistent}{'+' if res.truncated else ''} death/censoring orderings are "
+                                 "consistent with the report; the plotted one is the most parsimonious (fewest "
+                                 "censorings), seeded.")
+                show(res.checks.select("item", "time", "reported", "reconstructed", "reported_lower", "reported_upper",
+                                       "reconstructed_lower", "reconstructed_upper", "match"))
             if res.notes:
                 display_markdown("\n".join(f"- {n}" for n in res.notes))
 

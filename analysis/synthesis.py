@@ -241,20 +241,45 @@ def _convert(x: float | None, unit: str, to: str) -> float | None:
 
 @dataclass
 class Reconstruction:
-    """Pseudo-IPD of one (study, outcome, arm) rebuilt from its reported summaries."""
+    """Pseudo-IPD of one (study, outcome, arm), rebuilt from a published curve or from summaries.
+
+    ``kind`` is ``"curve"`` (:func:`analysis.survival.guyot` on a digitised curve in
+    ``data/curves/``; ``result`` a ``CurveReconstruction``) or ``"summary"``
+    (:func:`analysis.survival.from_summary`; ``result`` a ``SummaryReconstruction``).
+    """
 
     study: str
     outcome: str
     arm: str
     label: str
     time_unit: str
-    result: object  # analysis.survival.SummaryReconstruction
+    result: object
     inputs: str
+    kind: str = "summary"
+
+    @property
+    def data(self) -> pl.DataFrame:
+        """The pseudo-IPD: ``time`` (in ``time_unit``), ``event``."""
+        return self.result.data
+
+    @property
+    def source(self) -> str:
+        from .survival import SOURCES
+
+        return SOURCES[self.kind]
+
+    @property
+    def arm_label(self) -> str:
+        return self.label.split(": ", 1)[1]
 
 
 def reconstructions(review: Review, study_id: str) -> list[Reconstruction]:
-    """Rebuild pseudo individual-patient data for every survival outcome and arm of a study
-    that reports Kaplan-Meier landmark estimates for the whole arm (not a subgroup).
+    """Rebuild pseudo individual-patient data for every survival outcome and arm of a study.
+
+    A digitised published curve of the outcome and arm (``data/curves/``, format in its
+    README) is preferred and rebuilt with Guyot's algorithm.  Otherwise, when the study
+    reports Kaplan-Meier landmark estimates for the whole arm (not a subgroup), the data
+    are rebuilt from those summaries.
 
     Inputs, all read from the study file: n = the landmark record's denominator; every
     landmark of that outcome and arm (estimate and CI as printed); known event times and the
@@ -265,11 +290,22 @@ def reconstructions(review: Review, study_id: str) -> list[Reconstruction]:
     from . import survival
 
     study = review.study(study_id)
+    arm_labels = {a.id: a.label for a in study.arms}
+    out = []
+    for c in survival.load_curves(review.directory / "curves", known_studies=review.ids):
+        if c.study != study_id:
+            continue
+        res = c.reconstruct()
+        where = f"{c.meta.get('figure', '?')}, page {c.meta.get('page', '?')}"
+        out.append(Reconstruction(study_id, c.outcome, c.arm, f"{study.short_name}: {arm_labels.get(c.arm, c.arm)}",
+                                  c.time_unit, res, f"digitised from {where} ({c.path.name})", kind="curve"))
+    from_curves = {(r.outcome, r.arm) for r in out}
     o = review.outcomes.filter((pl.col("study") == study_id) & (pl.col("estimator") == "km_landmark")
                                & (pl.col("denominator_kind") != "subgroup"))
     single_arm = len([a for a in study.arms if not a.parts]) == 1
-    out = []
     for (outcome, arm), recs in o.group_by(["outcome", "arm"], maintain_order=True):
+        if (outcome, arm) in from_curves:
+            continue
         n = int(recs["denominator"].max())
         if n > MAX_RECONSTRUCT_N:
             continue
@@ -341,14 +377,15 @@ def landmark_estimates(review: Review, group: str = "os", time: float = 12, unit
                          & ((pl.col("time") * pl.col("time_unit").replace_strict(DAYS, return_dtype=pl.Float64)
                              - t_days).abs() < 1))
         if recon and {r.arm for r in recon} == set(arms) and len({r.outcome for r in recon}) == 1:
-            frames = [pl.DataFrame({"time": r.result.data["time"] * DAYS[r.time_unit] / DAYS[unit],
-                                    "event": r.result.data["event"]}) for r in recon]
+            frames = [pl.DataFrame({"time": r.data["time"] * DAYS[r.time_unit] / DAYS[unit],
+                                    "event": r.data["event"]}) for r in recon]
             ipd = pl.concat(frames)
             if float(ipd["time"].max()) < time:
                 row["reason"] = "reconstructed follow-up ends before the landmark"
             else:
-                lm = survival.landmark(ipd, time, source=survival.SOURCES["summary"])
-                row.update(estimate_source=survival.SOURCES["summary"] + (" (arms combined)" if len(recon) > 1 else ""),
+                src = " + ".join(dict.fromkeys(r.source for r in recon))
+                lm = survival.landmark(ipd, time, source=src)
+                row.update(estimate_source=src + (" (arms combined)" if len(recon) > 1 else ""),
                            S=lm.S, se_S=lm.se_S, yi=lm.yi, vi=lm.vi, reason=lm.note)
         elif at.filter(pl.col("ci_low").is_not_null()).height == 1 and at.height == 1:
             row.update(reported_landmark(at.row(0, named=True), time))
@@ -497,19 +534,22 @@ def landmark_comparisons(review: Review, study_id: str) -> pl.DataFrame:
         pair = [r for r in recon if r.outcome == outcome]
         if len(pair) != 2 or pair[0].time_unit != pair[1].time_unit:
             continue
-        # landmark rows of the check tables are the ones with a time
-        times = sorted(set(pair[0].result.checks.filter(pl.col("time").is_not_null())["time"].to_list())
-                       & set(pair[1].result.checks.filter(pl.col("time").is_not_null())["time"].to_list()))
-        for t in times:
-            e = [survival.landmark(r.result.data, t) for r in pair]
+        lm = review.outcomes.filter((pl.col("study") == study_id) & (pl.col("outcome") == outcome)
+                                    & (pl.col("estimator") == "km_landmark") & pl.col("arm").is_in([r.arm for r in pair]))
+        per_arm = [{_convert(t, u, pair[0].time_unit) for t, u in zip(lm.filter(pl.col("arm") == r.arm)["time"],
+                                                                     lm.filter(pl.col("arm") == r.arm)["time_unit"])}
+                   for r in pair]
+        for t in sorted(per_arm[0] & per_arm[1]):
+            e = [survival.landmark(r.data, t) for r in pair]
             diff = e[0].S - e[1].S
             se = (e[0].var_S + e[1].var_S) ** 0.5
             zc = (e[0].yi - e[1].yi) / (e[0].vi + e[1].vi) ** 0.5 if np.isfinite(e[0].vi + e[1].vi) else np.nan
             rows.append({"outcome": outcome.upper(), "time": f"{t:g} {pair[0].time_unit}",
-                         "arms": f"{pair[0].label.split(': ', 1)[1]} vs {pair[1].label.split(': ', 1)[1]}",
+                         "arms": f"{pair[0].arm_label} vs {pair[1].arm_label}",
+                         "source": " + ".join(dict.fromkeys(r.source for r in pair)),
                          "S (reconstructed)": f"{100 * e[0].S:.1f}% vs {100 * e[1].S:.1f}%",
                          "difference (95% CI)": f"{100 * diff:.1f} ({100 * (diff - z * se):.1f} to {100 * (diff + z * se):.1f}) points",
                          "p (cloglog z-test)": float(2 * norm.sf(abs(zc))) if np.isfinite(zc) else None})
-    return pl.DataFrame(rows, schema={"outcome": pl.String, "time": pl.String, "arms": pl.String,
+    return pl.DataFrame(rows, schema={"outcome": pl.String, "time": pl.String, "arms": pl.String, "source": pl.String,
                                       "S (reconstructed)": pl.String, "difference (95% CI)": pl.String,
                                       "p (cloglog z-test)": pl.Float64})

@@ -236,3 +236,24 @@ def test_leave_one_out_matches_refitting_without_each_study(review):
     from scipy.special import expit
     k = meta.leave_one_out(pl.DataFrame({"study": p.studies["study"], "yi": p.result.yi, "vi": p.result.vi}))
     assert list(expit(k["estimate"].to_numpy())) == pytest.approx(list(loo["pooled"]))
+
+
+def test_a_digitised_curve_in_data_curves_enters_the_synthesis(tmp_path):
+    """Adding a curve (format of data/curves/README.md) makes the study's survival come from it."""
+    d = _copy_data(tmp_path)
+    fixtures = ROOT / "tests" / "fixtures" / "curves"
+    for src in fixtures.glob("example2020__os__all*"):
+        text = src.read_text(encoding="utf-8")
+        if src.suffix == ".yaml":
+            text = text.replace("study_id: example2020", "study_id: zhang2021")
+        (d / "curves" / src.name.replace("example2020", "zhang2021")).write_text(text, encoding="utf-8")
+    review = data.load(d)
+    recon = [r for r in synthesis.reconstructions(review, "zhang2021") if r.outcome == "os"]
+    assert len(recon) == 1 and recon[0].kind == "curve"
+    assert recon[0].source == "reconstructed from published curve"
+    assert recon[0].data.height == 40  # the fixture's 40 patients (its risk table starts at 40)
+    row = synthesis.landmark_estimates(review, "os", 12, "months").filter(pl.col("study") == "zhang2021").row(0, named=True)
+    assert row["estimate_source"] == "reconstructed from published curve" and row["poolable"]
+    # without the curve the printed 43% (25, 62) is used
+    row0 = synthesis.landmark_estimates(data.load(), "os", 12, "months").filter(pl.col("study") == "zhang2021").row(0, named=True)
+    assert row0["estimate_source"].startswith("reported")
