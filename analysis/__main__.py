@@ -15,6 +15,12 @@ TEMPLATE = ROOT / "book" / "_templates" / "study.ipynb"
 def cmd_validate(args: argparse.Namespace) -> int:
     directory = Path(args.directory) if args.directory else data.DATA_DIR
     studies, problems = data.validate(directory)
+    for name, reader in (("changelog.yaml", data.changelog), ("harmonisation.yaml", data.harmonisation)):
+        if (directory / name).exists():
+            try:
+                reader(directory)
+            except data.DataError as exc:
+                problems += exc.problems
     if problems:
         for p in problems:
             print(p)

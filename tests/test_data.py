@@ -285,3 +285,15 @@ def test_every_quote_is_verbatim_in_its_source(path):
 def test_every_study_has_a_chapter_and_every_chapter_a_study():
     chapters = {p.stem for p in (ROOT / "book" / "studies").glob("*.ipynb")}
     assert chapters == set(data.load().ids)
+
+
+def test_cli_checks_the_changelog(tmp_path):
+    import shutil
+
+    shutil.copytree(ROOT / "data", tmp_path / "data")
+    log = tmp_path / "data" / "changelog.yaml"
+    log.write_text(log.read_text(encoding="utf-8").replace('version: "0.1.0"', 'version: "0.1"'), encoding="utf-8")
+    bad = subprocess.run([sys.executable, "-m", "analysis", "validate", str(tmp_path / "data")],
+                         capture_output=True, text=True)
+    assert bad.returncode == 1
+    assert "changelog.yaml: -: [0].version: '0.1' does not match the pattern" in bad.stdout
