@@ -190,7 +190,10 @@ def pool_proportion(review: Review, outcome: str, transform: str = "logit", meth
             "full_papers": df.filter(pl.col("publication_type") == "full_paper"), "glmm": df}
     rows = []
     for name, sub in scen.items():
-        fit = _fit(sub, "glmm", "ML") if name == "glmm" else _fit(sub, transform, method)
+        if name == "primary":
+            fit = result
+        else:
+            fit = _fit(sub, "glmm", "ML") if name == "glmm" else _fit(sub, transform, method)
         row = {"scenario": name, "description": SCENARIOS[name], "k": sub.height,
                "studies": ", ".join(sub["study"]), "pooled": None, "ci_lower": None, "ci_upper": None,
                "pi_lower": None, "pi_upper": None, "I2": None}
