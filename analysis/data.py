@@ -201,11 +201,11 @@ class Review:
                 "n_enrolled": pop.n_enrolled.value if pop.n_enrolled else None,
                 "n_infused": pop.n_infused.value if pop.n_infused else None,
                 "age_median": pop.age.median if pop.age else None,
-                "age_range": _range(pop.age),
-                "age": _summary_text(pop.age),
+                "age_range": f"{pop.age.low:g}-{pop.age.high:g}" if pop.age and pop.age.low is not None else None,
+                "age": pop.age.text() if pop.age else None,
                 "arms": " | ".join(f"{a.label} (n={a.n.value})" for a in s.arms if not a.parts),
-                "follow_up": _summary_text(s.follow_up),
-                "dose": _summary_text(s.dose),
+                "follow_up": s.follow_up.text() if s.follow_up else None,
+                "dose": s.dose.text() if s.dose else None,
                 "crs_scale": s.grading.crs,
                 "icans_scale": s.grading.icans,
                 "gvhd_scale": s.grading.gvhd,
@@ -325,20 +325,6 @@ def harmonisation(directory: Path | str | None = None) -> pl.DataFrame:
 def _period(s: Study) -> str | None:
     p = s.enrolment_period
     return f"{p.start or '?'} to {p.end or '?'}" if p else None
-
-
-def _range(x: schema.Summary | None) -> str | None:
-    if x is None or x.low is None:
-        return None
-    return f"{x.low:g}-{x.high:g}"
-
-
-def _summary_text(x: schema.Summary | None) -> str | None:
-    if x is None:
-        return None
-    med = f"{x.median:g}" if x.median is not None else "?"
-    rng = f" ({_range(x)})" if x.low is not None else ""
-    return f"{med}{rng} {x.unit}" + (f" [{x.of}]" if x.of else "")
 
 
 def _worst_fit(s: Study) -> str:

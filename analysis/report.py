@@ -30,13 +30,7 @@ def _n(x: float | None) -> str:
 
 
 def _summary(x) -> str:
-    if x is None:
-        return "not reported"
-    s = f"median {_n(x.median)}" if x.median is not None else ""
-    if x.low is not None or x.high is not None:
-        s += f" (range {_n(x.low) if x.low is not None else '?'}–{_n(x.high)})"
-    s = f"{s} {x.unit}".strip()
-    return s + (f", {x.of}" if x.of else "")
+    return x.text() if x is not None else "not reported"
 
 
 def overview(study: Study) -> pl.DataFrame:
@@ -103,8 +97,8 @@ def intervention(study: Study) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=["item", "value", "source"], orient="row")
 
 
-def _reported(r: dict) -> str:
-    """A record's figure as the report printed it."""
+def reported_text(r: dict) -> str:
+    """A record's figure (a row of ``Review.outcomes``) as the report printed it."""
     est = r["estimator"]
     ci = f"; 95% CI {r['ci_low']}–{r['ci_high']}" if r["ci_low"] is not None else ""
     if est == "proportion":
@@ -112,7 +106,7 @@ def _reported(r: dict) -> str:
         pct = f" ({r['percent']}%{ci})" if r["percent"] is not None else (f" ({ci[2:]})" if ci else "")
         return count + pct
     if est in ("km_landmark", "cumulative_incidence"):
-        return f"{r['percent']}% at {_n(r['time'])} {r['time_unit']}{ci}"
+        return f"{r['percent']}% at {_n(r['time'])} {r['time_unit']}" + (f" ({ci[2:]})" if ci else "")
     if r["median"] is None:
         return r["flag_notes"] or "not reported"
     rng = f" (range {_n(r['range_low'])}–{_n(r['range_high'])})" if r["range_low"] is not None else ""
@@ -134,7 +128,7 @@ def audit(review: Review) -> pl.DataFrame:
         row = {"study": r["study"], "record": r["record"], "outcome": r["outcome"],
                "outcome_label": r["outcome_label"], "arm": r["arm"], "arm_label": r["arm_label"],
                "estimator": ESTIMATORS[r["estimator"]], "denominator_kind": r["denominator_kind"],
-               "reported": _reported(r), "recomputed": "", "check": "", "ci_methods": None,
+               "reported": reported_text(r), "recomputed": "", "check": "", "ci_methods": None,
                "estimate": None, "ci_lower": None, "ci_upper": None, "source": r["source"]}
         ev, den, pct = r["events"], r["denominator"], r["percent"]
         checks = []

@@ -142,6 +142,14 @@ class Summary(_Model):
     source: Quote
     note: str | None = None
 
+    def text(self) -> str:
+        """As a reader reads it: ``median 19 (range 3–61) years, all 37 patients``."""
+        s = f"median {self.median:g}" if self.median is not None else ""
+        if self.low is not None or self.high is not None:
+            s += f" (range {'?' if self.low is None else f'{self.low:g}'}–{'?' if self.high is None else f'{self.high:g}'})"
+        s = f"{s} {self.unit}".strip()
+        return s + (f", {self.of}" if self.of else "")
+
 
 class Flag(_Model):
     kind: FlagKind

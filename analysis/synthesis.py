@@ -26,7 +26,8 @@ from scipy.stats import norm
 
 from . import meta, proportions
 from .data import Review
-from .report import RECOMPUTED_CI
+from .report import RECOMPUTED_CI, reported_text
+from .report import _n
 
 #: the analyses every pooled outcome is re-run under
 SCENARIOS = {
@@ -335,10 +336,6 @@ def reconstructions(review: Review, study_id: str) -> list[Reconstruction]:
     return out
 
 
-def _n(x: float) -> str:
-    return f"{x:g}"
-
-
 #: outcome groups pooled together in the landmark synthesis
 LANDMARK_GROUPS = {"os": ("os",), "efs_lfs": ("efs", "lfs")}
 
@@ -373,7 +370,7 @@ def landmark_estimates(review: Review, group: str = "os", time: float = 12, unit
         arms = recs["arm"].unique(maintain_order=True).to_list()
         row = {"study": sid, "label": names[sid], "outcome": "/".join(recs["outcome"].unique(maintain_order=True)),
                "estimate_source": None, "S": None, "se_S": None, "yi": None, "vi": None,
-               "reported": "; ".join(f"{r['arm_label']}: {_reported_tte(r)}" for r in recs.iter_rows(named=True)),
+               "reported": "; ".join(f"{r['arm_label']}: {reported_text(r)}" for r in recs.iter_rows(named=True)),
                "poolable": False, "reason": ""}
         recon = [r for r in reconstructions(review, sid) if r.outcome in outcomes and r.arm in arms]
         at = recs.filter((pl.col("estimator") == "km_landmark") & (pl.col("denominator_kind") != "subgroup")
@@ -433,17 +430,6 @@ def reported_landmark(r: dict, time: float) -> dict:
     lm = survival.landmark_from_reported(r["percent"], r["ci_low"], r["ci_high"], time=time)
     return {"estimate_source": "reported (variance from the printed log(-log) interval)", "S": lm.S,
             "se_S": lm.se_S, "yi": lm.yi, "vi": lm.vi, "reason": lm.note}
-
-
-def _reported_tte(r: dict) -> str:
-    if r["estimator"] in ("km_landmark", "cumulative_incidence"):
-        ci = f" (95% CI {r['ci_low']}–{r['ci_high']})" if r["ci_low"] is not None else ""
-        return f"{r['percent']}% at {_n(r['time'])} {r['time_unit']}{ci}"
-    if r["estimator"] in ("descriptive_median", "km_median") and r["median"] is not None:
-        return f"median {_n(r['median'])} {r['time_unit']} (range {_n(r['range_low'])}–{_n(r['range_high'])})"
-    if r["estimator"] == "proportion":
-        return f"{r['events']}/{r['denominator']}"
-    return r["flag_notes"] or "not reported"
 
 
 @dataclass
