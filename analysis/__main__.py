@@ -6,10 +6,9 @@ import re
 import sys
 from pathlib import Path
 
-from . import data
+from .review import loading as data
 
 ROOT = Path(__file__).resolve().parents[1]
-TEMPLATE = ROOT / "book" / "_templates" / "study.ipynb"
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -34,11 +33,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_new_study(args: argparse.Namespace) -> int:
     """Create the chapter notebook of a study from the template (the data file is yours to write)."""
+    from . import chapters
+
     sid = args.id
     if not re.fullmatch(r"[a-z][a-z0-9_]*", sid):
         print(f"study id {sid!r} must be lower case letters, digits and underscores", file=sys.stderr)
         return 1
-    target = ROOT / "book" / "studies" / f"{sid}.ipynb"
+    target = chapters.STUDIES / f"{sid}.ipynb"
     if target.exists():
         print(f"{target} exists; not overwritten", file=sys.stderr)
         return 1
@@ -49,18 +50,21 @@ def cmd_new_study(args: argparse.Namespace) -> int:
             print(p, file=sys.stderr)
         print("write a valid data file first: the chapter takes its title from it", file=sys.stderr)
         return 1
-    text = TEMPLATE.read_text(encoding="utf-8").replace("__STUDY_ID__", sid)
-    target.write_text(text.replace("__TITLE__", study.short_name), encoding="utf-8")
+    target.write_text(chapters.dumps(chapters.render(sid, study.short_name)), encoding="utf-8")
     print(f"wrote {target.relative_to(ROOT)}; now run `make execute` to store its outputs")
     return 0
 
 
 def cmd_execute(args: argparse.Namespace) -> int:
-    """Re-execute notebooks in place (stored outputs are what nbval compares against)."""
+    """Bring study chapters in line with the template, then re-execute notebooks in place."""
     import nbformat
     from nbclient import NotebookClient
 
+    from . import chapters
+
     root = Path(args.directory)
+    for line in chapters.sync(data.load().studies):
+        print(line)
     paths = sorted(p for p in root.rglob("*.ipynb")
                    if not any(part.startswith(("_", ".")) for part in p.relative_to(root).parts))
     for path in paths:

@@ -1566,7 +1566,7 @@ def load_curve(path: str | Path, *, known_studies: Iterable[str] | None = None) 
     if known_studies is not None and study not in set(known_studies):
         raise ValueError(f"{path}: unknown study id {study!r} (no data/studies/{study}.yaml)")
     try:
-        from analysis.schema import OUTCOMES  # the review's outcome vocabulary
+        from analysis.review.schema import OUTCOMES  # the review's outcome vocabulary
     except Exception:  # pragma: no cover - schema is optional for this module
         OUTCOMES = None
     if OUTCOMES is not None and outcome not in OUTCOMES:

@@ -14,11 +14,13 @@ import altair as alt
 import polars as pl
 import pytest
 
-from analysis import charts
+from analysis.present import charts
+from analysis.present.charts import render as offline
+from analysis.present.charts.theme import FONT
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML_RE = re.compile(
-    r'<div id="(altair-viz-[0-9a-f]{32})"></div>\n<script type="text/javascript">(.*)</script>', re.S
+    r'<div id="(altair-viz-[0-9a-f]{32})" class="review-chart"></div>\n<script type="text/javascript">(.*)</script>', re.S
 )
 
 
@@ -53,7 +55,7 @@ def marks_of(spec: dict, mtype: str) -> list[dict]:
 
 
 def render(chart: alt.TopLevelMixin) -> dict:
-    bundle = chart._repr_mimebundle_()
+    bundle = charts.mimebundle(chart)
     assert bundle, "renderer returned an empty bundle"
     return bundle
 
@@ -104,23 +106,34 @@ def km_data() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
 # ----------------------------------------------------------------------------- renderer
 
 
-def test_import_enables_offline_renderer_and_theme():
-    assert alt.renderers.active == charts.RENDERER_NAME
-    assert alt.theme.active == charts.THEME_NAME
-    spec = alt.Chart(pl.DataFrame({"x": [1, 2]}).to_pandas()).mark_point().encode(x="x:Q").to_dict()
+def test_import_changes_no_global_state():
+    """Importing the chart layer registers nothing with Altair and does not even import it."""
+    code = ("import sys; import analysis.present.charts as c; assert 'altair' not in sys.modules; "
+            "import altair as alt; assert alt.renderers.active == 'default', alt.renderers.active; "
+            "assert alt.theme.active == 'default', alt.theme.active")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_charts_are_written_with_the_theme_without_enabling_it():
+    spec = offline.spec_of(alt.Chart(pl.DataFrame({"x": [1, 2]}).to_pandas()).mark_point().encode(x="x:Q"))
     assert spec["config"]["range"]["category"] == list(charts.PALETTE)
-    assert spec["config"]["font"] == charts.FONT
+    assert spec["config"]["font"] == FONT
+    assert alt.theme.active != charts.THEME_NAME
 
 
-def test_setup_is_idempotent_and_switchable():
+def test_setup_is_explicit_idempotent_and_switchable():
+    before = alt.renderers.active, alt.theme.active
     try:
+        charts.setup()
+        charts.setup()
+        assert alt.renderers.active == charts.RENDERER_NAME
+        assert alt.renderers.names().count(charts.RENDERER_NAME) == 1
         charts.setup("default")
         assert alt.renderers.active == "default"
     finally:
-        charts.setup()
-    charts.setup()
-    assert alt.renderers.active == charts.RENDERER_NAME
-    assert alt.renderers.names().count(charts.RENDERER_NAME) == 1
+        alt.renderers.enable(before[0])
+        alt.theme.enable(before[1])
 
 
 def test_offline_html_has_no_urls_and_calls_vegaembed(studies):
@@ -131,7 +144,7 @@ def test_offline_html_has_no_urls_and_calls_vegaembed(studies):
     low = html.lower()
     for bad in ("http", "cdn", "unpkg", "jsdelivr", "//", "<script src", "import("):
         assert bad not in low, bad
-    assert 'window.vegaEmbed("#"+id,spec,opt)' in html
+    assert "window.vegaEmbed(el,spec,opt)" in html and "document.currentScript" in html
     assert html.count("</script>") == 1
     # the bundle itself is not embedded
     assert len(html) < 100_000
@@ -143,7 +156,7 @@ def test_offline_html_embeds_spec_and_options(studies):
     chart = charts.forest(studies, pooled=POOLED, percent=True)
     html = render(chart)["text/html"]
     spec = embedded_spec(html)
-    expected = chart.to_dict()
+    expected = offline.spec_of(chart)
     expected.pop("$schema")
     assert spec == expected
     assert "$schema" not in spec
@@ -151,20 +164,18 @@ def test_offline_html_embeds_spec_and_options(studies):
     assert opt == {"actions": False, "renderer": "svg", "mode": "vega-lite"}
 
 
-def test_offline_ids_unique_per_render_but_reproducible(monkeypatch):
+def test_offline_ids_depend_on_the_spec_only():
+    """The id is a hash of the spec: the same chart gets the same id whatever ran before it."""
     spec = {"mark": "point", "data": {"values": [{"a": 1}]}}
-    monkeypatch.setattr(charts, "_ids", iter(range(10)))
-    first = [HTML_RE.fullmatch(charts.offline_renderer(spec)["text/html"]).group(1) for _ in range(2)]
-    assert first[0] != first[1]
-    monkeypatch.setattr(charts, "_ids", iter(range(10)))
-    again = [HTML_RE.fullmatch(charts.offline_renderer(spec)["text/html"]).group(1) for _ in range(2)]
-    assert first == again
+    ids = [HTML_RE.fullmatch(charts.mimebundle(spec)["text/html"]).group(1) for _ in range(2)]
+    other = HTML_RE.fullmatch(charts.mimebundle({**spec, "mark": "line"})["text/html"]).group(1)
+    assert ids[0] == ids[1] != other
 
 
 def test_offline_html_escapes_script_breakers():
     spec = {"mark": "text", "data": {"values": [{"t": "</script><script>alert(1)</script> & <!--"}]},
             "encoding": {"text": {"field": "t"}}}
-    html = charts.offline_renderer(spec)["text/html"]
+    html = charts.mimebundle(spec)["text/html"]
     assert html.count("</script>") == 1 and "<!--" not in html
     assert embedded_spec(html)["data"]["values"][0]["t"].startswith("</script>")
 
@@ -173,16 +184,12 @@ def test_text_plain_is_short_and_deterministic(studies):
     a = render(charts.forest(studies, pooled=POOLED, percent=True))["text/plain"]
     b = render(charts.forest(studies, pooled=POOLED, percent=True))["text/plain"]
     assert a == b == "<Chart: Forest plot of 4 studies; pooled: 74% [63%, 83%]>"
-    assert charts.offline_renderer({"title": {"text": "T"}})["text/plain"] == "<Chart: T>"
+    assert charts.mimebundle({"title": {"text": "T"}})["text/plain"] == "<Chart: T>"
 
 
 def test_embed_options_pass_through():
-    alt.renderers.enable(charts.RENDERER_NAME, embed_options={"renderer": "canvas"})
-    try:
-        html = alt.Chart().mark_point()._repr_mimebundle_()["text/html"]
-        assert '"renderer":"canvas"' in html
-    finally:
-        charts.setup()
+    html = charts.mimebundle({"mark": "point"}, embed_options={"renderer": "canvas"})["text/html"]
+    assert '"renderer":"canvas"' in html
 
 
 # ----------------------------------------------------------------------------- bundle
@@ -381,13 +388,11 @@ def test_lab_mode_carries_the_bundle(monkeypatch):
     import altair as alt
     import polars as pl
 
-    from analysis import charts
-
     spec = alt.Chart(pl.DataFrame({"x": [1, 2]}).to_pandas()).mark_point().encode(x="x").to_dict()
     monkeypatch.delenv(charts.EMBED_ENV, raising=False)
-    plain = charts.offline_renderer(spec)["text/html"]
+    plain = charts.mimebundle(spec)["text/html"]
     monkeypatch.setenv(charts.EMBED_ENV, "1")
-    lab = charts.offline_renderer(spec)["text/html"]
+    lab = charts.mimebundle(spec)["text/html"]
     assert "window.vegaLite=" not in plain and len(plain) < 10_000
     assert "window.vegaLite=" in lab and len(lab) > 500_000
     assert lab.count("</script>") == plain.count("</script>") + 1

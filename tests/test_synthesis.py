@@ -8,7 +8,10 @@ import polars as pl
 import pytest
 import yaml
 
-from analysis import data, report, synthesis
+from analysis.present import study as page
+from analysis.present import tables
+from analysis.review import audit, comparisons, survival, synthesis
+from analysis.review import loading as data
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -116,26 +119,27 @@ def test_pooled_weights_sum_to_100(review):
 def test_audit_identifies_zhang2021_interval_methods(review):
     """Zhang 2021 prints CR 79% (66, 92) and ICANS 21% (8, 34): Wald with continuity correction;
     CRS 88% (78, 98) is reproduced by none of the standard methods at 0 decimals."""
-    a = report.audit(review).filter(pl.col("study") == "zhang2021")
-    methods = dict(zip(a["outcome"], a["ci_methods"]))
-    assert methods["cr"] == "wald-cc"
-    assert methods["icans_any"] == "wald-cc"
-    assert methods["crs_any"] == "none"
+    a = audit.audit(review).filter(pl.col("study") == "zhang2021")
+    methods = dict(zip(a["outcome"], a["ci_methods"].to_list()))
+    assert methods["cr"] == ["wald-cc"]
+    assert methods["icans_any"] == ["wald-cc"]
+    assert methods["crs_any"] == []
 
 
 def test_audit_flags_hua_truncated_percentage(review):
-    a = report.audit(review).filter((pl.col("study") == "hua2020") & (pl.col("outcome") == "crs_grade3plus"))
-    check = a["check"][0]
-    assert "23.07% is not 3/13; counts giving it: none" in check and "percent_not_reproducible" in check
+    a = page.audit_table(review).filter((pl.col("study") == "hua2020") & (pl.col("outcome") == "crs_grade3plus"))
+    row = a.row(0, named=True)
+    assert row["percent_check"] == "not_reproduced" and row["percent_counts"] == [] and row["problem"]
+    assert "23.07% is not 3/13; counts giving it: none" in row["check"] and "percent_not_reproducible" in row["check"]
 
 
 def test_problems_view_lists_every_unreproducible_figure(review):
-    probs = report.problems(report.audit(review))
+    probs = audit.audit(review).filter(pl.col("problem"))
     assert {"hua2020", "zhang2021", "zhang2020ash"} <= set(probs["study"])
 
 
 def test_markdown_table_escapes_pipes():
-    md = report.markdown(pl.DataFrame({"a": ["x|y"], "source": ["q"]}))
+    md = tables.markdown(pl.DataFrame({"a": ["x|y"], "source": ["q"]}))
     assert "x\\|y" in md and "“q”" in md
 
 
@@ -145,20 +149,20 @@ def test_markdown_table_escapes_pipes():
 def test_ddcart2_reconstruction_reproduces_printed_two_year_os(review):
     """The abstract prints 2-year OS 85.7% (95% CI 33.4-97.9); the pseudo-IPD built from the data
     file (7 patients, one death on day 70, follow-up 70-1290 days) gives exactly that in lifelines."""
-    from analysis import survival
+    from analysis import survival as sv
 
-    rec = {(r.outcome, r.arm): r for r in synthesis.reconstructions(review, "ddcart2_2025")}
+    rec = {(r.outcome, r.arm): r for r in survival.reconstructions(review, "ddcart2_2025")}
     os_ = rec[("os", "all")].result
     assert os_.all_match
-    S, lo, hi = survival.km_at(survival.fit_km(os_.data), 730)
+    S, lo, hi = sv.km_at(sv.fit_km(os_.data), 730)
     assert (round(100 * S, 1), round(100 * lo, 1), round(100 * hi, 1)) == (85.7, 33.4, 97.9)
 
 
 def test_roddie_landmarks_reconstructed_and_explained(review):
-    rec = {(r.outcome, r.arm): r.result for r in synthesis.reconstructions(review, "roddie2025")}
+    rec = {(r.outcome, r.arm): r.result for r in survival.reconstructions(review, "roddie2025")}
     assert set(rec) == {("os", "car_dli_alone"), ("os", "car_dli_ld"), ("efs", "car_dli_alone"), ("efs", "car_dli_ld")}
     assert all(r.all_match for r in rec.values())
-    expl = report.km_explanations(review, "roddie2025")
+    expl = page.km_explanations(review, "roddie2025")
     reading = dict(zip(zip(expl["outcome"], expl["arm"]), expl["reading"]))
     assert reading[("Overall survival", "CAR-DLI + Flu/Cy")].startswith("not k/7: needs censoring")
     assert reading[("Overall survival", "CAR-DLI alone")] == "= 2/7: reachable without censoring (k/n)"
@@ -166,7 +170,7 @@ def test_roddie_landmarks_reconstructed_and_explained(review):
 
 
 def test_landmark_estimates_sources_and_exclusions(review):
-    df = synthesis.landmark_estimates(review, "os", 12, "months")
+    df = survival.landmark_estimates(review, "os", 12, "months")
     by = {r["study"]: r for r in df.iter_rows(named=True)}
     assert by["roddie2025"]["estimate_source"].startswith("reconstructed from reported summaries (arms combined)")
     assert by["zhang2021"]["estimate_source"].startswith("reported (variance from the printed interval, symmetric")
@@ -186,15 +190,15 @@ def test_loglog_ci_inversion_recovers_greenwood_variance(review):
 
     r = review.outcomes.filter((pl.col("study") == "ddcart2_2025") & (pl.col("outcome") == "os")
                                & (pl.col("estimator") == "km_landmark")).row(0, named=True)
-    got = synthesis.reported_landmark(r, 24)
+    got = survival.reported_landmark(r, 24)
     exact = (6 / 7) * math.sqrt(1 / (7 * 6))
     assert got["estimate_source"].endswith("log(-log) interval)")
     assert got["se_S"] == pytest.approx(exact, rel=0.01)
 
 
 def test_pooled_landmark_back_transforms_consistently(review):
-    p = synthesis.pool_landmark(review, "os", 12, "months")
-    row = p.pooled_row
+    p = survival.pool_landmark(review, "os", 12, "months")
+    row = p.pooled
     assert p.result.k == 3
     assert row["ci_lower"] < row["estimate"] < row["ci_upper"]
     used = p.studies.filter(pl.col("poolable"))["S"]
@@ -204,22 +208,22 @@ def test_pooled_landmark_back_transforms_consistently(review):
 def test_hua_reported_p_reproduced_by_fisher_not_plain_chi_square(review):
     """Hua 2020 prints p = 0.02 for MRD-negative CR 8/13 vs 2/15: Fisher's exact (0.0163) and
     Yates-corrected chi-square (0.0239) round to it; the uncorrected chi-square (0.0079) does not."""
-    c = synthesis.arm_comparisons(review, "hua2020").filter(pl.col("key") == "mrd_negative_cr").row(0, named=True)
-    assert c["reported p"] == "0.02"
-    assert c["reproduced by"] == "fisher, chisq_yates"
+    c = comparisons.arm_comparisons(review, "hua2020").filter(pl.col("outcome") == "mrd_negative_cr").row(0, named=True)
+    assert c["reported_p"] == "0.02"
+    assert c["reproduced_by"] == ["fisher", "chisq_yates"]
     # independent reference: scipy.stats.fisher_exact([[8, 5], [2, 13]]) and chi2_contingency
-    assert c["Fisher p"] == pytest.approx(0.0163234, abs=1e-7)
-    assert c["chi-square p"] == pytest.approx(0.0079325, abs=1e-7)
-    assert c["Yates p"] == pytest.approx(0.0238513, abs=1e-7)
-    assert c["RR (95% CI)"] == "4.62 (1.18–17.98)"
+    assert c["fisher_p"] == pytest.approx(0.0163234, abs=1e-7)
+    assert c["chisq_p"] == pytest.approx(0.0079325, abs=1e-7)
+    assert c["yates_p"] == pytest.approx(0.0238513, abs=1e-7)
+    assert (round(c["rr"], 2), round(c["rr_low"], 2), round(c["rr_high"], 2)) == (4.62, 1.18, 17.98)
 
 
 def test_roddie_landmark_comparison_uses_reconstructed_arms(review):
-    t = synthesis.landmark_comparisons(review, "roddie2025")
+    t = comparisons.landmark_comparisons(review, "roddie2025")
     rows = {r["outcome"]: r for r in t.iter_rows(named=True)}
-    assert rows["OS"]["S (reconstructed)"] == "83.3% vs 28.6%"
-    assert rows["EFS"]["S (reconstructed)"] == "57.1% vs 28.6%"
-    assert 0 < rows["OS"]["p (cloglog z-test)"] < 1
+    assert (rows["os"]["S_a"], rows["os"]["S_b"]) == (pytest.approx(5 / 6), pytest.approx(2 / 7))
+    assert (rows["efs"]["S_a"], rows["efs"]["S_b"]) == (pytest.approx(4 / 7), pytest.approx(2 / 7))
+    assert 0 < rows["os"]["p_cloglog"] < 1
 
 
 def test_leave_one_out_matches_refitting_without_each_study(review):
@@ -248,12 +252,12 @@ def test_a_digitised_curve_in_data_curves_enters_the_synthesis(tmp_path):
             text = text.replace("study_id: example2020", "study_id: zhang2021")
         (d / "curves" / src.name.replace("example2020", "zhang2021")).write_text(text, encoding="utf-8")
     review = data.load(d)
-    recon = [r for r in synthesis.reconstructions(review, "zhang2021") if r.outcome == "os"]
+    recon = [r for r in survival.reconstructions(review, "zhang2021") if r.outcome == "os"]
     assert len(recon) == 1 and recon[0].kind == "curve"
     assert recon[0].source == "reconstructed from published curve"
     assert recon[0].data.height == 40  # the fixture's 40 patients (its risk table starts at 40)
-    row = synthesis.landmark_estimates(review, "os", 12, "months").filter(pl.col("study") == "zhang2021").row(0, named=True)
+    row = survival.landmark_estimates(review, "os", 12, "months").filter(pl.col("study") == "zhang2021").row(0, named=True)
     assert row["estimate_source"] == "reconstructed from published curve" and row["poolable"]
     # without the curve the printed 43% (25, 62) is used
-    row0 = synthesis.landmark_estimates(data.load(), "os", 12, "months").filter(pl.col("study") == "zhang2021").row(0, named=True)
+    row0 = survival.landmark_estimates(data.load(), "os", 12, "months").filter(pl.col("study") == "zhang2021").row(0, named=True)
     assert row0["estimate_source"].startswith("reported")

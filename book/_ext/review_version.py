@@ -5,7 +5,7 @@ from html import escape
 
 
 def _footer(app, config) -> None:
-    from analysis.data import changelog
+    from analysis.review.loading import changelog
 
     latest = changelog()[0]
     options = dict(config.html_theme_options or {})

@@ -6,7 +6,7 @@
 
 Loading never raises a deep traceback: every problem in every file is collected and raised
 together as :class:`DataError`, one line per problem naming the file, the study id and the
-field path (see :class:`analysis.schema.Problem`).  Results are cached by the content hash
+field path (see :class:`analysis.review.schema.Problem`).  Results are cached by the content hash
 of the files, so notebooks can call :func:`load` freely and a data change is always seen.
 """
 from __future__ import annotations
@@ -22,10 +22,11 @@ import yaml
 from pydantic import ValidationError
 
 from . import schema
+from .checks import check_study
 from .schema import OUTCOMES, Problem, Study
 
 #: the repository's data directory; override with the REVIEW_DATA_DIR environment variable
-DATA_DIR = Path(os.environ.get("REVIEW_DATA_DIR", Path(__file__).resolve().parents[1] / "data"))
+DATA_DIR = Path(os.environ.get("REVIEW_DATA_DIR", Path(__file__).resolve().parents[2] / "data"))
 
 
 class DataError(ValueError):
@@ -104,7 +105,7 @@ def parse_study(path: Path) -> tuple[Study | None, list[Problem]]:
     except ValidationError as exc:
         problems += [Problem(shown, sid, schema.field_path(e["loc"]), _pydantic_message(e)) for e in exc.errors()]
         return None, problems
-    problems += [Problem(shown, sid, f, m) for f, m in schema.check_study(study)]
+    problems += [Problem(shown, sid, f, m) for f, m in check_study(study)]
     return (study if not problems else None), problems
 
 
@@ -197,15 +198,15 @@ class Review:
                 "design": s.design,
                 "centres": s.centres.value if s.centres else None,
                 "country": s.country.value if s.country else None,
-                "period": _period(s),
+                "period_start": s.enrolment_period.start if s.enrolment_period else None,
+                "period_end": s.enrolment_period.end if s.enrolment_period else None,
                 "n_enrolled": pop.n_enrolled.value if pop.n_enrolled else None,
                 "n_infused": pop.n_infused.value if pop.n_infused else None,
                 "age_median": pop.age.median if pop.age else None,
-                "age_range": f"{pop.age.low:g}-{pop.age.high:g}" if pop.age and pop.age.low is not None else None,
-                "age": pop.age.text() if pop.age else None,
-                "arms": " | ".join(f"{a.label} (n={a.n.value})" for a in s.arms if not a.parts),
-                "follow_up": s.follow_up.text() if s.follow_up else None,
-                "dose": s.dose.text() if s.dose else None,
+                "age_low": pop.age.low if pop.age else None,
+                "age_high": pop.age.high if pop.age else None,
+                "follow_up_median": s.follow_up.median if s.follow_up else None,
+                "follow_up_unit": s.follow_up.unit if s.follow_up else None,
                 "crs_scale": s.grading.crs,
                 "icans_scale": s.grading.icans,
                 "gvhd_scale": s.grading.gvhd,
@@ -320,11 +321,6 @@ def harmonisation(directory: Path | str | None = None) -> pl.DataFrame:
     if problems:
         raise DataError(problems)
     return pl.DataFrame(rows)
-
-
-def _period(s: Study) -> str | None:
-    p = s.enrolment_period
-    return f"{p.start or '?'} to {p.end or '?'}" if p else None
 
 
 def _worst_fit(s: Study) -> str:

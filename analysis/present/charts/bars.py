@@ -1,0 +1,98 @@
+"""Dot-and-whisker chart of a study's crude proportions, one row per outcome."""
+from __future__ import annotations
+
+from typing import Any
+
+import altair as alt
+import polars as pl
+
+from ._common import _est_text, _num, _require, _title, _to_pandas
+from .theme import INK, PALETTE, ROW_HEIGHT
+
+
+def outcome_bars(
+    df: pl.DataFrame,
+    outcome: str = "outcome",
+    estimate: str = "estimate",
+    lower: str = "ci_lower",
+    upper: str = "ci_upper",
+    arm: str | None = "arm",
+    denominator: str | None = "denominator",
+    title: str | None = None,
+    subtitle: str | None = None,
+    xtitle: str = "Proportion of patients (95% CI)",
+    percent: bool = True,
+    width: int = 360,
+) -> alt.LayerChart:
+    """Horizontal dot-and-whisker chart of proportions, one row per outcome.
+
+    Parameters
+    ----------
+    df : polars.DataFrame
+        Columns ``outcome`` (label), ``estimate``, ``lower``, ``upper`` (0–1),
+        optionally ``arm`` (rows of one outcome are offset and coloured by arm)
+        and ``denominator`` (text such as ``"12/20"`` shown right of the plot).
+        Outcomes are shown in order of first appearance.
+    outcome, estimate, lower, upper, arm, denominator : str
+        Column names; ``arm``/``denominator`` may be ``None`` or absent.
+    title, subtitle, xtitle : str
+        Titles.
+    percent : bool, default True
+        Format the axis and labels as percentages (domain [0, 1]).
+    width : int
+        Width of the plot panel in pixels.
+
+    Returns
+    -------
+    altair.LayerChart
+    """
+    d = _to_pandas(df)
+    _require(d, [outcome, estimate, lower, upper], "outcome_bars()")
+    has_arm = arm is not None and arm in d.columns
+    has_den = denominator is not None and denominator in d.columns
+    d["_outcome"] = d[outcome].astype(str)
+    order = list(dict.fromkeys(d["_outcome"]))
+    digits = 0 if percent else 2
+    d["_text"] = [
+        _est_text(_num(e), _num(lo), _num(hi), percent, digits)
+        + (f"  ({r})" if has_den and r is not None and str(r) != "nan" else "")
+        for e, lo, hi, r in zip(d[estimate], d[lower], d[upper], d[denominator] if has_den else [None] * len(d))
+    ]
+    arms = list(dict.fromkeys(d[arm].astype(str))) if has_arm else []
+    if has_arm:
+        d["_arm"] = d[arm].astype(str)
+    step = ROW_HEIGHT if has_arm else ROW_HEIGHT + 8
+    y = alt.Y("_outcome:N", sort=order, title=None,
+              axis=alt.Axis(labelLimit=260, domain=False, ticks=False, labelPadding=8))
+    xs = alt.Scale(domain=[0, 1], nice=False) if percent else alt.Scale(zero=False)
+    enc: dict[str, Any] = {"y": y}
+    if has_arm:
+        enc["yOffset"] = alt.YOffset("_arm:N", sort=arms)
+        enc["color"] = alt.Color("_arm:N", sort=arms, scale=alt.Scale(domain=arms, range=list(PALETTE[: len(arms)])),
+                                 legend=alt.Legend(title=None, orient="top"))
+    base = alt.Chart(d).encode(**enc)
+    tooltip = [alt.Tooltip("_outcome:N", title="Outcome"), alt.Tooltip("_text:N", title="Estimate")]
+    if has_arm:
+        tooltip.insert(1, alt.Tooltip("_arm:N", title="Arm"))
+    axis = alt.Axis(format=".0%" if percent else None, title=xtitle, grid=True, tickCount=5)
+    rule = base.mark_rule(strokeWidth=2).encode(x=alt.X(f"{lower}:Q", scale=xs, axis=axis), x2=f"{upper}:Q")
+    if not has_arm:
+        rule = rule.encode(color=alt.value(PALETTE[0]))
+    point = base.mark_point(size=70, filled=True, opacity=1).encode(x=alt.X(f"{estimate}:Q", scale=xs),
+                                                                      tooltip=tooltip)
+    if not has_arm:
+        point = point.encode(color=alt.value(PALETTE[0]))
+    label = base.mark_text(align="left", baseline="middle", dx=8, fontSize=11).encode(
+        x=alt.value(width), text="_text:N"
+    )
+    if has_arm:
+        label = label.encode(color=alt.value(INK))
+    chart = alt.layer(rule, point, label).properties(width=width, height=alt.Step(step))
+    desc = f"Dot-and-whisker chart of {len(order)} outcome{'s' if len(order) != 1 else ''}"
+    if has_arm:
+        desc += f" by arm ({', '.join(arms)})"
+    if title:
+        desc += f": {title}"
+    chart = chart.properties(description=desc)
+    t = _title(title, subtitle)
+    return chart.properties(title=t) if t is not None else chart

@@ -1,0 +1,160 @@
+"""Charts as offline HTML: a ``<div>`` and a script that calls the site's own vega bundle.
+
+Nothing here changes global state on import.  :func:`display` shows a chart in a notebook
+through :func:`mimebundle`; :func:`setup` (explicit, for interactive use) registers the same
+output as an Altair renderer together with the theme.
+
+The HTML contract the site relies on (page-weight script, browser test, CSS):
+
+* ``<div id="altair-viz-<32 hex>" class="review-chart"></div>`` followed by one inline
+  ``<script>`` whose only statement embeds the inlined spec with ``window.vegaEmbed``;
+* the id is a SHA-256 of the spec, so re-executing a notebook reproduces it byte for byte
+  whatever ran before in the kernel; the script finds its own ``<div>`` as its previous
+  element sibling, so two identical charts on a page still render;
+* the vega bundle ``_static/vega/vega-bundle.js`` is loaded by the page (never by the chart);
+  set ``REVIEW_EMBED_VEGA=1`` (``make lab``) to carry the bundle inside each output for
+  JupyterLab, which does not load the book's ``_static/``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .theme import theme
+
+#: Name under which :func:`setup` registers the offline renderer with ``alt.renderers``.
+RENDERER_NAME = "lsr-offline"
+#: Name under which :func:`setup` registers the theme with ``alt.theme``.
+THEME_NAME = "lsr"
+#: Path of the shared Vega bundle relative to the book's ``_static`` folder.
+BUNDLE_STATIC_PATH = "vega/vega-bundle.js"
+#: Absolute path of the vendored bundle in this repository.
+BUNDLE_FILE = Path(__file__).resolve().parents[3] / "_static" / BUNDLE_STATIC_PATH
+#: set to "1" (``make lab`` does) to carry the vega bundle inside each chart's output
+EMBED_ENV = "REVIEW_EMBED_VEGA"
+
+_EMBED_JS = (
+    "(function(){{"
+    'var el=document.currentScript&&document.currentScript.previousElementSibling,spec={spec},opt={opt};'
+    "function show(){{if(!el)return;"
+    'if(typeof window.vegaEmbed!=="function"){{'
+    'el.textContent="[Chart not rendered: the offline Vega bundle (_static/{bundle}) is not loaded. '
+    'In a live JupyterLab session call analysis.present.charts.setup(\'default\').]";return;}}'
+    'window.vegaEmbed(el,spec,opt).catch(function(e){{el.textContent="[Chart error: "+e+"]";}});}}'
+    'if(typeof window.vegaEmbed==="function"||document.readyState==="complete"){{show();}}'
+    'else{{window.addEventListener("load",show);}}'
+    "}})();"
+)
+
+
+def json_for_script(obj: Any) -> str:
+    """JSON that is safe to inline in a ``<script>`` element (no ``</script>``, no HTML)."""
+    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False, sort_keys=False)
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def describe(spec: Mapping[str, Any]) -> str:
+    """Short deterministic plain-text description of a Vega-Lite spec (its text alternative)."""
+    text = spec.get("description")
+    if not text:
+        title = spec.get("title")
+        if isinstance(title, Mapping):
+            title = title.get("text")
+        if isinstance(title, list):
+            title = " ".join(map(str, title))
+        text = title or "untitled chart"
+    return f"<Chart: {text}>"
+
+
+@lru_cache(maxsize=1)
+def _bundle_text() -> str:
+    return BUNDLE_FILE.read_text(encoding="utf-8").replace("</script", "<\\/script")
+
+
+def spec_of(chart: Any) -> dict[str, Any]:
+    """The Vega-Lite spec of an Altair chart under the book's theme.
+
+    The theme is registered under :data:`THEME_NAME` (a name in Altair's registry) and enabled
+    only while the spec is written, so the globally active theme is left as it was.
+    """
+    import altair as alt
+
+    if THEME_NAME not in alt.theme.names():
+        alt.theme.register(THEME_NAME, enable=False)(theme)
+    with alt.theme.enable(THEME_NAME):
+        return chart.to_dict()
+
+
+def mimebundle(chart_or_spec: Any, embed_options: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """Offline MIME bundle of a chart: ``text/html`` (div + embedding script) and ``text/plain``.
+
+    Parameters
+    ----------
+    chart_or_spec : altair.TopLevelMixin or dict
+        A chart (written with the book's theme, :func:`spec_of`), or a Vega-Lite spec with data
+        inlined as ``datasets``.
+    embed_options : mapping, optional
+        Extra vega-embed options; defaults are ``actions=False``, ``renderer="svg"``,
+        ``mode="vega-lite"``.
+
+    Notes
+    -----
+    The ``$schema`` URL is dropped (it is only a version hint and would be the page's only
+    URL) and the mode is passed explicitly.  Altair's Vega-Lite MIME type is deliberately not
+    included: JupyterLab 4.6 renders Vega-Lite only up to v5, and nbformat's schema rejects a
+    JSON object under that MIME type, which breaks notebook execution in myst-nb.
+    """
+    spec = dict(chart_or_spec) if isinstance(chart_or_spec, Mapping) else spec_of(chart_or_spec)
+    spec = {k: v for k, v in spec.items() if k != "$schema"}
+    opts: dict[str, Any] = {"actions": False, "renderer": "svg", "mode": "vega-lite"}
+    opts.update(embed_options or {})
+    spec_json = json_for_script(spec)
+    div_id = "altair-viz-" + hashlib.sha256(spec_json.encode()).hexdigest()[:32]
+    script = _EMBED_JS.format(spec=spec_json, opt=json_for_script(opts), bundle=BUNDLE_STATIC_PATH)
+    html = f'<div id="{div_id}" class="review-chart"></div>\n<script type="text/javascript">{script}</script>'
+    if os.environ.get(EMBED_ENV) == "1":
+        html = f'<script type="text/javascript">{_bundle_text()}</script>\n{html}'
+    return {"text/html": html, "text/plain": describe(spec)}
+
+
+class Offline:
+    """A chart that displays through :func:`mimebundle` in IPython (no global renderer needed)."""
+
+    def __init__(self, chart: Any):
+        self.chart = chart
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
+        return mimebundle(self.chart)
+
+
+def display(chart: Any) -> None:
+    """Display a chart in a notebook as offline HTML (see the module docstring)."""
+    from IPython.display import display as _display
+
+    _display(Offline(chart))
+
+
+def setup(renderer: str = RENDERER_NAME, **renderer_options: Any) -> None:
+    """Register the theme and the offline renderer with Altair and enable both (idempotent).
+
+    Only for interactive use (e.g. ``make lab``): the book never relies on Altair's global
+    renderer, it displays charts with :func:`display`.  Pass ``renderer="default"`` to go back
+    to Altair's own renderer.
+    """
+    import altair as alt
+
+    if RENDERER_NAME not in alt.renderers.names():
+        alt.renderers.register(RENDERER_NAME, lambda spec, embed_options=None, **_: mimebundle(spec, embed_options))
+    alt.renderers.enable(renderer, **renderer_options)
+    alt.theme.register(THEME_NAME, enable=True)(theme)

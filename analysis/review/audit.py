@@ -1,0 +1,85 @@
+"""Reported vs recomputed: for every figure a report prints, what this review can check.
+
+:func:`audit` returns one row per outcome record with *structured* results of the checks
+(statuses, the counts that reproduce a percentage, the interval methods that reproduce a
+printed CI) so that callers select problems by status, never by searching prose.  The text a
+reader sees is written from these columns by :mod:`analysis.present`.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import polars as pl
+
+from .. import proportions
+from .loading import Review
+from .schema import decimals
+
+#: the interval used wherever this review recomputes a CI for a single proportion
+RECOMPUTED_CI = "wilson"
+
+#: values of the ``percent_check`` column
+PERCENT_CHECKS = {
+    "reproduced": "the printed percentage is the printed count over its denominator",
+    "not_reproduced": "the printed percentage is not the printed count over its denominator",
+    "counts_only": "no count printed: the integer counts that give the percentage are listed",
+}
+#: values of the ``ci_check`` column
+CI_CHECKS = {
+    "reproduced": "a standard interval method reproduces the printed CI",
+    "not_reproduced": "no standard interval method reproduces the printed CI",
+}
+
+_SCHEMA = {
+    "percent_check": pl.String, "percent_counts": pl.List(pl.Int64), "ci_check": pl.String,
+    "ci_methods": pl.List(pl.String), "estimate": pl.Float64, "ci_lower": pl.Float64, "ci_upper": pl.Float64,
+}
+
+
+def _check(r: dict) -> dict:
+    """The checks of one record of ``Review.outcomes`` (see :func:`audit`)."""
+    out = {"percent_check": None, "percent_counts": None, "ci_check": None, "ci_methods": None,
+           "estimate": None, "ci_lower": None, "ci_upper": None}
+    ev, den, pct = r["events"], r["denominator"], r["percent"]
+    if r["estimator"] != "proportion" or not den:
+        return out
+    if ev is not None:
+        lo, hi = proportions.ci(ev, den, RECOMPUTED_CI)
+        out.update(estimate=ev / den, ci_lower=float(lo), ci_upper=float(hi))
+    if pct is not None:
+        ks = proportions.counts_from_percent(pct, den, decimals(pct))
+        out["percent_counts"] = [int(k) for k in ks]
+        out["percent_check"] = "counts_only" if ev is None else ("reproduced" if ev in ks else "not_reproduced")
+    if r["ci_low"] is not None and ev is not None:
+        methods = proportions.identify_ci_method(
+            ev, den, float(Decimal(r["ci_low"])), float(Decimal(r["ci_high"])),
+            max(decimals(r["ci_low"]), decimals(r["ci_high"])))
+        out["ci_methods"] = list(methods)
+        out["ci_check"] = "reproduced" if methods else "not_reproduced"
+    return out
+
+
+def audit(review: Review) -> pl.DataFrame:
+    """Reported vs recomputed, one row per outcome record of ``review.outcomes``.
+
+    For crude proportions: the recomputed estimate ``events/denominator`` with its
+    :data:`RECOMPUTED_CI` 95% interval; whether a printed percentage is ``events/denominator``
+    at the printed precision (:func:`analysis.proportions.counts_from_percent`), or, when no
+    count is printed, which counts give it; which interval methods reproduce a printed CI
+    (:func:`analysis.proportions.identify_ci_method`).  Time-to-event figures carry no
+    recomputation here (see the survival reconstruction).
+
+    Returns
+    -------
+    polars.DataFrame
+        The columns of ``review.outcomes`` plus ``percent_check``, ``percent_counts``,
+        ``ci_check``, ``ci_methods``, ``estimate``, ``ci_lower``, ``ci_upper`` and ``problem``
+        (a printed figure that does not reproduce, or a recorded flag).
+    """
+    o = review.outcomes
+    checks = pl.DataFrame([_check(r) for r in o.iter_rows(named=True)], schema=_SCHEMA)
+    df = pl.concat([o, checks], how="horizontal")
+    problem = ((pl.col("percent_check") == "not_reproduced").fill_null(False)
+               | (pl.col("ci_check") == "not_reproduced").fill_null(False)
+               | (pl.col("flags") != ""))
+    return df.with_columns(problem=problem)
