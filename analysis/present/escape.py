@@ -28,5 +28,5 @@ def md(text: object) -> str:
     """``text`` as literal Markdown/MyST inline text (``None`` becomes the empty string)."""
     if text is None:
         return ""
-    flat = " ".join(str(text).split())
+    flat = " ".join(str(text).replace("\x00", "\ufffd").split())  # CommonMark replaces NUL anyway
     return "".join("\\" + ch if ch in MD_SPECIAL else ch for ch in flat)

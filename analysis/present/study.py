@@ -12,6 +12,7 @@ from ..review import comparisons, survival
 from ..review.loading import Review
 from ..review.schema import ESTIMATORS, Study, decimals
 from . import charts
+from .escape import md
 from .fmt import DESIGN, FIT, PUBLICATION, measure_text, num, reported_text, summary_text
 from .tables import display_markdown, show
 
@@ -22,9 +23,10 @@ def header(study: Study) -> str:
     n = study.population.n_infused or study.population.n_enrolled
     text = (f"**{PUBLICATION[study.publication_type]}**, {DESIGN[study.design].lower()}"
             f"{f', {n.value} patients' if n else ''}. Source: {{cite:t}}`{study.citation.bibkey}`; "
-            f"extracted from: {study.extracted_from.what}.")
+            f"extracted from: {md(study.extracted_from.what)}.")
     if fit != {"direct"}:
-        notes = "; ".join(f"{a.label}: {FIT[a.population_fit].lower()}" + (f" ({a.population_note})" if a.population_note else "")
+        notes = "; ".join(md(f"{a.label}: {FIT[a.population_fit].lower()}"
+                             + (f" ({a.population_note})" if a.population_note else ""))
                           for a in study.arms if a.population_fit != "direct")
         text += f" **Population fit:** {notes}."
     return text
@@ -239,18 +241,18 @@ def survival_section(review: Review, study_id: str) -> None:
         for r in group:
             res = r.result
             if r.kind == "curve":
-                display_markdown(f"**{r.label}, {outcome.upper()}** — {r.source}: {reconstruction_inputs(r)}. "
+                display_markdown(f"**{md(r.label)}, {outcome.upper()}** — {r.source}: {md(reconstruction_inputs(r))}. "
                                  "Numbers at risk, published vs reconstructed, per interval of the risk table:")
                 show(res.intervals)
             else:
-                display_markdown(f"**{r.label}, {outcome.upper()}** — {r.source}; inputs: {reconstruction_inputs(r)}. "
+                display_markdown(f"**{md(r.label)}, {outcome.upper()}** — {r.source}; inputs: {md(reconstruction_inputs(r))}. "
                                  f"{res.n_consistent}{'+' if res.truncated else ''} death/censoring orderings are "
                                  "consistent with the report; the plotted one is the most parsimonious (fewest "
                                  "censorings), seeded.")
                 show(res.checks.select("item", "time", "reported", "reconstructed", "reported_lower", "reported_upper",
                                        "reconstructed_lower", "reconstructed_upper", "match"))
             if res.notes:
-                display_markdown("\n".join(f"- {n}" for n in res.notes))
+                display_markdown("\n".join(f"- {md(n)}" for n in res.notes))
 
 
 def _p(x: float | None) -> str | None:
@@ -285,8 +287,8 @@ def comparisons_section(review: Review, study_id: str) -> None:
         for r in rows:
             if r["reported p"] is not None:
                 how = r["reproduced by"].replace("chisq_yates", "chi-square with Yates correction").replace("chisq", "chi-square")
-                display_markdown(f"The report prints p = {r['reported p']} for {r['outcome'].lower()}; reproduced at its "
-                                 f"printed precision by: {how}.")
+                display_markdown(f"The report prints p = {md(r['reported p'])} for {md(r['outcome'].lower())}; "
+                                 f"reproduced at its printed precision by: {md(how)}.")
     if tte.height:
         display_markdown("**Landmark survival between arms** (reconstructed pseudo-patient data; the variances and the "
                          "p-value depend on censoring the report does not give):")

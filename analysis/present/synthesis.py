@@ -8,6 +8,7 @@ from ..review.loading import Review
 from ..review.survival import PooledLandmark
 from ..review.synthesis import PooledProportion
 from . import charts
+from .escape import md
 from .fmt import DESIGN, PUBLICATION, pct, period_text, reported_text, summary_text
 from .tables import display_markdown, show
 
@@ -79,11 +80,11 @@ def pooled_section(pooled: PooledProportion, digits: int = 1) -> None:
     fmt = lambda x: pct(x, digits)  # noqa: E731
     studies = pooled.studies
     if studies.height == 0:
-        display_markdown(f"No study reports {pooled.label.lower()} as a crude proportion.")
+        display_markdown(f"No study reports {md(pooled.label.lower())} as a crude proportion.")
         return
     show(studies.select("label", pl.format("{}/{}", "events", "denominator").alias("events / patients"),
                         "denominator_kind", "selection", "source"))
-    display_markdown(denominator_note(studies))
+    display_markdown(md(denominator_note(studies)))
     charts.display(charts.forest(forest_rows(pooled), weight="weight" if pooled.result else None,
                           pooled=pooled_row(pooled), percent=True, xdomain=(0, 1),
                           title=pooled.label, subtitle="Recomputed Wilson 95% CIs; pooled: logit, REML"))

@@ -167,7 +167,7 @@ class Citation(_Model):
     doi: str | None = None
     pmid: str | None = None
     registry: list[str] = []
-    bibkey: str
+    bibkey: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_:-]*$", description="BibTeX key; also used in a MyST citation role")
     note: str | None = None
 
 
