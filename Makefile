@@ -42,12 +42,15 @@ browser-test: $(STAMP)
 lab: $(STAMP)
 	$(CHARTS_IN_LAB) $(BIN)/jupyter lab book
 
+## Benchmarks need the peers they are compared with (PyMARE; statsmodels is in the main lock for tests).
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
 	$(BIN)/python benchmarks/run.py
 
 freeze: $(STAMP)
 	{ echo "# Exact pins for a reproducible build (Python 3.11). Regenerate with: make freeze"; \
-	  $(BIN)/python -m pip freeze --exclude-editable; } > requirements.txt
+	  $(BIN)/python -m pip freeze --exclude-editable \
+	    | grep -v -i -E "^($$(sed -n 's/^\([A-Za-z0-9_.-]*\)==.*/\1/p' requirements-bench.txt | paste -sd'|'))==" ; } > requirements.txt
 
 clean:
 	rm -rf _build .pytest_cache .jupyter_cache
