@@ -326,3 +326,9 @@ def harmonisation(directory: Path | str | None = None) -> pl.DataFrame:
 def _worst_fit(s: Study) -> str:
     fits = [a.population_fit for a in s.arms if a.role == "intervention"]
     return "direct" if all(f == "direct" for f in fits) else ("partial" if "partial" in fits else "mixed")
+
+
+#: the helpers other readers of data/ files share (the analysis plan, records, appraisal)
+UniqueKeyLoader = _UniqueKeyLoader
+display_path = _display
+pydantic_message = _pydantic_message

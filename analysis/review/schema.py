@@ -36,12 +36,16 @@ OUTCOMES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "crs_grade1": ("CRS, grade 1 (maximum)", "safety", ("proportion",)),
     "crs_grade2": ("CRS, grade 2 (maximum)", "safety", ("proportion",)),
     "crs_grade3plus": ("CRS, grade 3 or higher", "safety", ("proportion",)),
-    "icans_any": ("ICANS / neurotoxicity, any grade", "safety", ("proportion",)),
-    "icans_grade3plus": ("ICANS / neurotoxicity, grade 3 or higher", "safety", ("proportion",)),
+    "icans_any": ("ICANS, any grade", "safety", ("proportion",)),
+    "icans_grade3plus": ("ICANS, grade 3 or higher", "safety", ("proportion",)),
+    "neurotox_any": ("Neurotoxicity (not reported as ICANS), any grade", "safety", ("proportion",)),
+    "neurotox_grade3plus": ("Neurotoxicity (not reported as ICANS), grade 3 or higher", "safety", ("proportion",)),
     "gvhd_any": ("GVHD (type not stated), any grade", "safety", ("proportion",)),
+    "gvhd_grade3plus": ("GVHD (type not stated), grade 3 or higher", "safety", ("proportion",)),
     "agvhd_any": ("Acute GVHD, any grade", "safety", ("proportion",)),
     "agvhd_grade3plus": ("Acute GVHD, grade 3-4 (III-IV)", "safety", ("proportion",)),
-    "death_treatment_related": ("Treatment-related death", "safety", ("proportion",)),
+    "death_treatment_related": ("Treatment-related death (as the report attributes it)", "safety", ("proportion",)),
+    "death_nonrelapse": ("Non-relapse death (any cause other than relapse)", "safety", ("proportion",)),
     "death_any": ("Death, any cause (during reported follow-up)", "survival", ("proportion",)),
     "relapse": ("Relapse (during reported follow-up)", "survival", ("proportion",)),
     "second_hsct": ("Bridged to a second allo-HSCT", "course", ("proportion",)),
@@ -71,7 +75,7 @@ SCALES: dict[str, tuple[str, ...]] = {
     "icans": ("ASTCT2019", "CTCAEv5", "CTCAEv4", "CARTOX", "not_reported"),
     "gvhd": ("MAGIC", "Glucksberg", "IBMTR", "NIH2014", "CTCAEv5", "not_reported"),
 }
-SCALE_DOMAIN = {"crs": "crs", "icans": "icans", "gvhd": "gvhd", "agvhd": "gvhd"}
+SCALE_DOMAIN = {"crs": "crs", "icans": "icans", "neurotox": "icans", "gvhd": "gvhd", "agvhd": "gvhd"}
 
 PublicationType = Literal["full_paper", "conference_abstract", "secondary_report"]
 Design = Literal["prospective_trial", "retrospective_series", "comparative_cohort"]
@@ -87,6 +91,7 @@ FlagKind = Literal[
     "indirect_population",
     "incomplete_citation",
     "not_reported",
+    "lower_bound",  # a count the report may under-ascertain (e.g. only some deaths attributed)
 ]
 OverlapLikelihood = Literal["possible", "probable", "confirmed"]
 
