@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from . import proportions
+from .stats import proportions
 from .data import Review
 from .schema import ESTIMATORS, Study, decimals
 
@@ -117,10 +117,10 @@ def audit(review: Review) -> pl.DataFrame:
     """Reported vs recomputed, one row per outcome record.
 
     For crude proportions: the recomputed percentage ``events/denominator`` and whether it
-    prints as reported (:func:`analysis.proportions.counts_from_percent`); when only a
+    prints as reported (:func:`analysis.stats.proportions.counts_from_percent`); when only a
     percentage is printed, the integer counts that produce it; the recomputed 95% CI
     (:data:`RECOMPUTED_CI`); and which interval methods reproduce a printed CI
-    (:func:`analysis.proportions.identify_ci_method`), or that none does.
+    (:func:`analysis.stats.proportions.identify_ci_method`), or that none does.
     Time-to-event figures are passed through as reported (see the survival chapter).
     """
     out = []
@@ -306,10 +306,10 @@ def survival_records(review: Review, study_id: str) -> pl.DataFrame:
 def km_explanations(review: Review, study_id: str, max_n: int = 30) -> pl.DataFrame:
     """For each printed landmark of a small arm: is it k/n, or does it need censoring?
 
-    Uses :func:`analysis.survival.km_configurations` (every at-risk sequence whose Kaplan-Meier
+    Uses :func:`analysis.stats.survival.km_configurations` (every at-risk sequence whose Kaplan-Meier
     product prints as the reported percentage).
     """
-    from . import survival
+    from .stats import survival
 
     o = review.outcomes.filter((pl.col("study") == study_id) & (pl.col("estimator") == "km_landmark")
                                & pl.col("denominator").is_not_null() & (pl.col("denominator") <= max_n))
@@ -341,7 +341,8 @@ def survival_section(review: Review, study_id: str) -> None:
     """
     from IPython.display import display
 
-    from . import charts, survival, synthesis
+    from . import charts, synthesis
+    from .stats import survival
 
     rec = survival_records(review, study_id)
     if rec.height == 0:
@@ -361,7 +362,8 @@ def survival_section(review: Review, study_id: str) -> None:
     for outcome in dict.fromkeys(r.outcome for r in recons):
         group = [r for r in recons if r.outcome == outcome]
         tables = [survival.km_table(r.data).with_label(arm=r.arm_label) for r in group]
-        display(charts.km(pl.concat([t.steps for t in tables]), at_risk=pl.concat([t.at_risk for t in tables]),
+        band = {"ci_low": "ci_lower", "ci_high": "ci_upper"}  # charts.km's column names
+        display(charts.km(pl.concat([t.steps.rename(band) for t in tables]), at_risk=pl.concat([t.at_risk for t in tables]),
                           censors=pl.concat([t.censored for t in tables]), color="arm", time_unit=group[0].time_unit,
                           title=f"{review.study(study_id).short_name}: {outcome.upper()}",
                           subtitle=" + ".join(dict.fromkeys(r.source.capitalize() for r in group))
@@ -377,8 +379,8 @@ def survival_section(review: Review, study_id: str) -> None:
                                  f"{res.n_consistent}{'+' if res.truncated else ''} death/censoring orderings are "
                                  "consistent with the report; the plotted one is the most parsimonious (fewest "
                                  "censorings), seeded.")
-                show(res.checks.select("item", "time", "reported", "reconstructed", "reported_lower", "reported_upper",
-                                       "reconstructed_lower", "reconstructed_upper", "match"))
+                show(res.checks.select("item", "time", "reported", "reconstructed", "reported_low", "reported_high",
+                                       "reconstructed_low", "reconstructed_high", "match"))
             if res.notes:
                 display_markdown("\n".join(f"- {n}" for n in res.notes))
 
@@ -410,7 +412,7 @@ def landmark_section(pooled) -> None:
     display_markdown(f"**Pooled {pooled.time:g}-{pooled.unit[:-1]} {what} (k = {r.k}):** {100 * p['estimate']:.1f}% "
                      f"(95% CI {100 * p['ci_lower']:.1f}–{100 * p['ci_upper']:.1f}%; prediction interval "
                      f"{100 * p['pi_lower']:.1f}–{100 * p['pi_upper']:.1f}%); tau² = {r.tau2:.3f} on the cloglog scale, "
-                     f"I² = {r.I2:.1f}%. Estimates marked *reconstructed* are computed from pseudo-patient data "
+                     f"I² = {r.i2:.1f}%. Estimates marked *reconstructed* are computed from pseudo-patient data "
                      "rebuilt from the report's summaries; their variances depend on the implied censoring.")
 
 

@@ -9,7 +9,7 @@ denominator 43``:
    fields (``extra="forbid"``);
 2. *meaning* -- :func:`check_study`: arm references, events within denominators, printed
    percentages that some integer count can produce (GRIM-style, via
-   :func:`analysis.proportions.counts_from_percent`), confidence limits around their
+   :func:`analysis.stats.proportions.counts_from_percent`), confidence limits around their
    estimate, estimators allowed for each outcome.
 
 Every number in a study file lives in an object that carries a ``source`` quote, so a
@@ -405,12 +405,12 @@ def check_study(study: Study) -> list[tuple[str, str]]:
     * counts are non-negative, events <= denominator <= the arm's n;
     * a printed percentage must be produced by ``events/denominator`` at the printed
       precision, or (without events) by *some* integer count of the denominator
-      (:func:`analysis.proportions.counts_from_percent`) -- unless the record carries a
+      (:func:`analysis.stats.proportions.counts_from_percent`) -- unless the record carries a
       ``percent_not_reproducible`` flag explaining why (Hua 2020's "23.07 %" of 13);
     * printed confidence limits bracket the estimate; landmark estimators need a time and
       unit; descriptive medians need a median.
     """
-    from .proportions import counts_from_percent  # local: keeps schema import-light
+    from .stats.proportions import counts_from_percent  # local: keeps schema import-light
 
     problems: list[tuple[str, str]] = []
     add = lambda path, msg: problems.append((path, msg))  # noqa: E731

@@ -24,7 +24,8 @@ import numpy as np
 import polars as pl
 from scipy.stats import norm
 
-from . import meta, proportions
+from .stats import contingency, meta, proportions
+from .stats.units import DAYS
 from .data import Review
 from .report import RECOMPUTED_CI, reported_text
 from .report import _n
@@ -124,7 +125,7 @@ class PooledProportion:
     outcome, label : str
     studies : polars.DataFrame
         :func:`study_level` rows with the model's percentage weights.
-    result : meta.ProportionResult or None
+    result : analysis.stats.meta.ProportionResult or None
         The primary fit (None when fewer than two studies report the outcome).
     sensitivity : polars.DataFrame
         One row per scenario of :data:`SCENARIOS`.
@@ -144,11 +145,10 @@ class PooledProportion:
         if r is None:
             return pl.DataFrame({"outcome": [self.label], "k": [self.studies.height],
                                  "note": ["fewer than two studies: not pooled"]})
-        m = r.model
         return pl.DataFrame({"outcome": [self.label], "k": [r.k], "patients": [int(self.studies["denominator"].sum())],
                              "events": [int(self.studies["events"].sum())], "pooled": [r.estimate],
-                             "ci_lower": [r.ci_lb], "ci_upper": [r.ci_ub], "pi_lower": [r.pi_lb],
-                             "pi_upper": [r.pi_ub], "tau2": [m.tau2], "I2": [m.I2],
+                             "ci_lower": [r.ci_low], "ci_upper": [r.ci_high], "pi_lower": [r.pi_low],
+                             "pi_upper": [r.pi_high], "tau2": [r.tau2], "I2": [r.i2],
                              "model": [f"{self.transform} / {self.method}"]})
 
     @property
@@ -158,7 +158,7 @@ class PooledProportion:
         if r is None:
             return None
         return {"label": f"Pooled ({self.transform}, {self.method}; k = {r.k})", "estimate": r.estimate,
-                "ci_lower": r.ci_lb, "ci_upper": r.ci_ub, "pi_lower": r.pi_lb, "pi_upper": r.pi_ub}
+                "ci_lower": r.ci_low, "ci_upper": r.ci_high, "pi_lower": r.pi_low, "pi_upper": r.pi_high}
 
     def __str__(self) -> str:
         head = f"{self.label}: {self.studies.height} studies"
@@ -168,7 +168,7 @@ class PooledProportion:
 def _fit(df: pl.DataFrame, transform: str, method: str):
     if df.height < 2:
         return None
-    return meta.proportions(df["events"].to_numpy(), df["denominator"].to_numpy(), transform=transform, method=method)
+    return meta.pool_proportions(df["events"].to_numpy(), df["denominator"].to_numpy(), transform=transform, method=method)
 
 
 def pool_proportion(review: Review, outcome: str, transform: str = "logit", method: str = "REML",
@@ -184,8 +184,8 @@ def pool_proportion(review: Review, outcome: str, transform: str = "logit", meth
     df = study_level(review, outcome, fits)
     result = _fit(df, transform, method)
     if result is not None:
-        df = df.with_columns(weight=pl.Series(np.asarray(result.model.weights, dtype=float))
-                             if hasattr(result.model, "weights") else pl.lit(None))
+        df = df.with_columns(weight=pl.Series(np.asarray(result.weights, dtype=float))
+                             if result.weights is not None else pl.lit(None))
     scen = {"primary": df, "direct_only": df.filter(pl.col("population_fit") == "direct"),
             "no_overlap": _drop_overlap(review, df),
             "full_papers": df.filter(pl.col("publication_type") == "full_paper"), "glmm": df}
@@ -199,8 +199,8 @@ def pool_proportion(review: Review, outcome: str, transform: str = "logit", meth
                "studies": ", ".join(sub["study"]), "pooled": None, "ci_lower": None, "ci_upper": None,
                "pi_lower": None, "pi_upper": None, "I2": None}
         if fit is not None:
-            row.update(pooled=fit.estimate, ci_lower=fit.ci_lb, ci_upper=fit.ci_ub,
-                       pi_lower=fit.pi_lb, pi_upper=fit.pi_ub, I2=getattr(fit.model, "I2", None))
+            row.update(pooled=fit.estimate, ci_lower=fit.ci_low, ci_upper=fit.ci_high,
+                       pi_lower=fit.pi_low, pi_upper=fit.pi_high, I2=fit.i2)
         elif sub.height == 1:
             row.update(pooled=sub["estimate"][0], ci_lower=sub["ci_lower"][0], ci_upper=sub["ci_upper"][0])
         rows.append(row)
@@ -216,8 +216,8 @@ def leave_one_out(pooled: PooledProportion) -> pl.DataFrame:
     if df.height >= 3:
         for sid in df["study"]:
             fit = _fit(df.filter(pl.col("study") != sid), pooled.transform, pooled.method)
-            rows.append({"omitted": sid, "k": fit.k, "pooled": fit.estimate, "ci_lower": fit.ci_lb,
-                         "ci_upper": fit.ci_ub, "I2": getattr(fit.model, "I2", None)})
+            rows.append({"omitted": sid, "k": fit.k, "pooled": fit.estimate, "ci_lower": fit.ci_low,
+                         "ci_upper": fit.ci_high, "I2": fit.i2})
     return pl.DataFrame(rows, schema={"omitted": pl.String, "k": pl.Int64, "pooled": pl.Float64,
                                       "ci_lower": pl.Float64, "ci_upper": pl.Float64, "I2": pl.Float64})
 
@@ -233,9 +233,7 @@ def forest_rows(pooled: PooledProportion) -> pl.DataFrame:
 
 # ----------------------------------------------------------------------------- survival
 
-#: days per unit, to put landmark times, follow-up and event times on one scale
-DAYS = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
-#: largest arm for which summaries are reconstructed by enumeration (analysis.survival.from_summary)
+#: largest arm for which summaries are reconstructed by enumeration (analysis.stats.survival.from_summary)
 MAX_RECONSTRUCT_N = 30
 
 
@@ -247,9 +245,9 @@ def _convert(x: float | None, unit: str, to: str) -> float | None:
 class Reconstruction:
     """Pseudo-IPD of one (study, outcome, arm), rebuilt from a published curve or from summaries.
 
-    ``kind`` is ``"curve"`` (:func:`analysis.survival.guyot` on a digitised curve in
+    ``kind`` is ``"curve"`` (:func:`analysis.stats.survival.guyot` on a digitised curve in
     ``data/curves/``; ``result`` a ``CurveReconstruction``) or ``"summary"``
-    (:func:`analysis.survival.from_summary`; ``result`` a ``SummaryReconstruction``).
+    (:func:`analysis.stats.survival.from_summary`; ``result`` a ``SummaryReconstruction``).
     """
 
     study: str
@@ -268,7 +266,7 @@ class Reconstruction:
 
     @property
     def source(self) -> str:
-        from .survival import SOURCES
+        from .stats.survival import SOURCES
 
         return SOURCES[self.kind]
 
@@ -291,12 +289,13 @@ def reconstructions(review: Review, study_id: str) -> list[Reconstruction]:
     only when the study has a single arm (otherwise it does not describe the arm).  Arms
     larger than :data:`MAX_RECONSTRUCT_N` are not enumerated (their printed CI is used).
     """
-    from . import survival
+    from .review.curves import load_curves
+    from .stats import survival
 
     study = review.study(study_id)
     arm_labels = {a.id: a.label for a in study.arms}
     out = []
-    for c in survival.load_curves(review.directory / "curves", known_studies=review.ids):
+    for c in load_curves(review.directory / "curves", known_studies=review.ids):
         if c.study != study_id:
             continue
         res = c.reconstruct()
@@ -316,7 +315,7 @@ def reconstructions(review: Review, study_id: str) -> list[Reconstruction]:
         extra = next((r for r in study.reconstruction if r.outcome == outcome and r.arm == arm), None)
         unit = extra.time_unit if extra else recs["time_unit"][0]
         landmarks = [survival.Landmark(time=_convert(r["time"], r["time_unit"], unit), estimate=r["percent"],
-                                       lower=r["ci_low"], upper=r["ci_high"],
+                                       ci_low=r["ci_low"], ci_high=r["ci_high"],
                                        label=f"{_n(r['time'])}-{r['time_unit'][:-1]} {outcome.upper()}")
                      for r in recs.iter_rows(named=True)]
         fu = study.follow_up if single_arm else None
@@ -357,7 +356,7 @@ def landmark_estimates(review: Review, group: str = "os", time: float = 12, unit
     Columns: study, label, outcome, estimate_source, S, se_S, yi, vi, reported, poolable, reason,
     ci_lower, ci_upper (the log(-log) 95% interval implied by yi and vi).
     """
-    from . import survival
+    from .stats import survival
 
     outcomes = LANDMARK_GROUPS[group]
     t_days = time * DAYS[unit]
@@ -412,13 +411,13 @@ def reported_landmark(r: dict, time: float) -> dict:
     (|(upper - S) - (S - lower)| <= one unit of the last printed digit) is a linear
     (plain Greenwood / Wald) interval: Var(S) = ((upper - lower) / (2 z))^2.  Otherwise it
     is taken as the log(-log) interval and inverted
-    (:func:`analysis.survival.landmark_from_reported`).  Returns the columns of
+    (:func:`analysis.stats.survival.landmark_from_reported`).  Returns the columns of
     :func:`landmark_estimates`.
     """
     from decimal import Decimal
 
-    from . import survival
     from .schema import decimals
+    from .stats import survival
 
     S, lo, hi = (float(Decimal(r[k])) / 100 for k in ("percent", "ci_low", "ci_high"))
     unit = 10.0 ** -max(decimals(r["percent"]), decimals(r["ci_low"]), decimals(r["ci_high"])) / 100
@@ -440,19 +439,19 @@ class PooledLandmark:
     time: float
     unit: str
     studies: pl.DataFrame
-    result: object | None  # meta.MetaResult on the cloglog scale
+    result: object | None  # analysis.stats.meta.MetaResult on the cloglog scale
 
     @property
     def pooled_row(self) -> dict | None:
-        from .survival import inv_cloglog
+        from .stats.survival import inv_cloglog
 
         r = self.result
         if r is None:
             return None
         # S = exp(-exp(y)) decreases in y: the bounds swap
         return {"label": f"Pooled (cloglog, {r.method}; k = {r.k})", "estimate": float(inv_cloglog(r.estimate)),
-                "ci_lower": float(inv_cloglog(r.ci_ub)), "ci_upper": float(inv_cloglog(r.ci_lb)),
-                "pi_lower": float(inv_cloglog(r.pi_ub)), "pi_upper": float(inv_cloglog(r.pi_lb))}
+                "ci_lower": float(inv_cloglog(r.ci_high)), "ci_upper": float(inv_cloglog(r.ci_low)),
+                "pi_lower": float(inv_cloglog(r.pi_high)), "pi_upper": float(inv_cloglog(r.pi_low))}
 
 
 def pool_landmark(review: Review, group: str = "os", time: float = 12, unit: str = "months",
@@ -472,7 +471,7 @@ def arm_comparisons(review: Review, study_id: str) -> pl.DataFrame:
 
     RR, OR and RD with Wald 95% CIs (metafor ``escalc`` conventions, 1/2 added to every cell
     of a table with a zero cell), Fisher's exact and chi-square p-values
-    (:func:`analysis.meta.two_by_two`), the p-value the report prints for that comparison
+    (:func:`analysis.stats.contingency.two_by_two`), the p-value the report prints for that comparison
     (if any), and which test reproduces it at its printed precision.
     """
     from decimal import Decimal
@@ -488,7 +487,7 @@ def arm_comparisons(review: Review, study_id: str) -> pl.DataFrame:
         if recs.height != 2:
             continue
         a, b = recs.row(0, named=True), recs.row(1, named=True)
-        t = meta.two_by_two(a["events"], a["denominator"], b["events"], b["denominator"])
+        t = contingency.two_by_two(a["events"], a["denominator"], b["events"], b["denominator"])
         comp = printed.get((outcome, frozenset((a["arm"], b["arm"]))))
         reproduced = (t.tests_reproducing(float(Decimal(comp.p_value)), decimals(comp.p_value)) if comp else [])
         fmt = lambda e: f"{e[0]:.2f} ({e[1]:.2f}–{e[2]:.2f})"  # noqa: E731
@@ -496,7 +495,7 @@ def arm_comparisons(review: Review, study_id: str) -> pl.DataFrame:
             "key": outcome, "outcome": a["outcome_label"],
             "comparison": f"{a['arm_label']} {a['events']}/{a['denominator']} vs {b['arm_label']} {b['events']}/{b['denominator']}",
             "RR (95% CI)": fmt(t.rr), "OR (95% CI)": fmt(t.or_), "RD (95% CI)": fmt(t.rd),
-            "Fisher p": t.fisher.p_value, "chi-square p": t.chisq.p_value, "Yates p": t.chisq_yates.p_value,
+            "Fisher p": t.fisher.pval, "chi-square p": t.chisq.pval, "Yates p": t.chisq_yates.pval,
             "reported p": comp.p_value if comp else None,
             "reproduced by": (", ".join(reproduced) or "none") if comp else "",
         })
@@ -514,7 +513,7 @@ def landmark_comparisons(review: Review, study_id: str) -> pl.DataFrame:
     equality on the complementary log-log scale.  Labelled as reconstructed: the variances,
     and so the p-value, depend on censoring the report does not give.
     """
-    from . import survival
+    from .stats import survival
 
     recon = reconstructions(review, study_id)
     rows = []
