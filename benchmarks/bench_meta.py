@@ -1,11 +1,11 @@
-"""Benchmark of the meta-analysis kernel (analysis.meta.rma) against statsmodels and PyMARE.
+"""Benchmark of the meta-analysis kernel (analysis.stats.meta.rma) against statsmodels and PyMARE.
 
 For k = 10 ... 10^5 simulated studies it times, in the same run and on the same data,
 
-* DL:   analysis.meta.rma(method="DL")  vs  statsmodels combine_effects(method_re="dl"),
+* DL:   analysis.stats.meta.rma(method="DL")  vs  statsmodels combine_effects(method_re="dl"),
         PyMARE DerSimonianLaird, and a bare-numpy closed-form DL written inline below;
-* REML: analysis.meta.rma(method="REML") vs PyMARE VarianceBasedLikelihoodEstimator(method="REML");
-* GLMM: analysis.meta.glmm_proportion on 20 studies (target < 0.5 s),
+* REML: analysis.stats.meta.rma(method="REML") vs PyMARE VarianceBasedLikelihoodEstimator(method="REML");
+* GLMM: analysis.stats.meta.glmm_proportion on 20 studies (target < 0.5 s),
 
 and checks that the pooled estimates agree to 1e-6. Kernel and peer are timed alternately
 (best of several rounds, each round repeating a call until it has run >= 0.03 s), which keeps
@@ -24,7 +24,7 @@ import warnings
 
 import numpy as np
 
-from analysis.meta import glmm_proportion, rma
+from analysis.stats.meta import glmm_proportion, rma
 
 KS = (10, 100, 1_000, 10_000, 100_000)
 AGREE_TOL = 1e-6
@@ -163,7 +163,7 @@ def main(ks=KS) -> list[dict]:
             "section": "meta", "k": 20, "method": "GLMM (nAGQ=7)", "peer": "target < 500 ms",
             "kernel_ms": 1e3 * t_glmm, "peer_ms": 500.0, "speedup_peer_over_kernel": 0.5 / t_glmm,
             "estimate_kernel": g.estimate, "estimate_peer": None, "abs_diff": float("nan"), "agree_1e-6": None,
-            "note": "no peer in Python; reference agreement with metafor/lme4 is checked in tests/test_meta.py",
+            "note": "no peer in Python; reference agreement with metafor/lme4 is checked in tests/stats/test_pool_proportions.py",
         }
     )
     return rows

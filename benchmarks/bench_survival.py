@@ -1,4 +1,4 @@
-"""Benchmark of analysis.survival: Guyot reconstruction and reconstruction from summaries.
+"""Benchmark of analysis.stats.survival: Guyot reconstruction and reconstruction from summaries.
 
 Times (best of several batches, each repeating the call until it ran >= 0.05 s):
 
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from analysis.survival import FollowUp, Landmark, from_summary, guyot, km_configurations  # noqa: E402
+from analysis.stats.survival import FollowUp, Landmark, from_summary, guyot, km_configurations  # noqa: E402
 
 TARGET_GUYOT_500_S = 0.2
 

@@ -16,10 +16,6 @@ PACKAGE = Path(__file__).resolve().parents[1] / "analysis"
 #: layer of a module, by its dotted name's prefix (longest prefix wins)
 LAYERS = {
     "analysis.stats": 0,
-    # the statistics modules until they move into analysis/stats (issue 14)
-    "analysis.meta": 0,
-    "analysis.survival": 0,
-    "analysis.proportions": 0,
     "analysis.review": 1,
     "analysis.present": 2,
     "analysis.chapters": 3,
@@ -79,8 +75,8 @@ def internal(target: str) -> str | None:
     return None
 
 
-#: violations being removed on another branch (strict xfail: the list must shrink, never grow)
-KNOWN = {"analysis.survival": "the data/curves reader moves to analysis.review.curves with the stats package"}
+#: known violations (strict xfail: the list must shrink, never grow)
+KNOWN: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN[n]))

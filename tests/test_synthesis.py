@@ -105,7 +105,7 @@ def test_sensitivity_scenarios(review):
     # pooled estimate lies inside the range of the study estimates and its CI contains it
     est = p.studies["estimate"]
     assert est.min() <= p.result.estimate <= est.max()
-    assert p.result.ci_lb < p.result.estimate < p.result.ci_ub
+    assert p.result.ci_low < p.result.estimate < p.result.ci_high
 
 
 def test_pooled_weights_sum_to_100(review):
@@ -149,7 +149,7 @@ def test_markdown_table_escapes_pipes():
 def test_ddcart2_reconstruction_reproduces_printed_two_year_os(review):
     """The abstract prints 2-year OS 85.7% (95% CI 33.4-97.9); the pseudo-IPD built from the data
     file (7 patients, one death on day 70, follow-up 70-1290 days) gives exactly that in lifelines."""
-    from analysis import survival as sv
+    from analysis.stats import survival as sv
 
     rec = {(r.outcome, r.arm): r for r in survival.reconstructions(review, "ddcart2_2025")}
     os_ = rec[("os", "all")].result
@@ -227,18 +227,18 @@ def test_roddie_landmark_comparison_uses_reconstructed_arms(review):
 
 
 def test_leave_one_out_matches_refitting_without_each_study(review):
-    from analysis import meta
+    from analysis.stats import meta
 
     p = synthesis.pool_proportion(review, "crs_grade3plus")
     loo = synthesis.leave_one_out(p)
     assert loo.height == p.studies.height
     first = loo.row(0, named=True)
     rest = p.studies.filter(pl.col("study") != first["omitted"])
-    direct = meta.proportions(rest["events"].to_numpy(), rest["denominator"].to_numpy(), transform="logit")
+    direct = meta.pool_proportions(rest["events"].to_numpy(), rest["denominator"].to_numpy(), transform="logit")
     assert first["pooled"] == pytest.approx(direct.estimate)
     # on the logit scale it agrees with the kernel's own leave-one-out (metafor leave1out)
     from scipy.special import expit
-    k = meta.leave_one_out(pl.DataFrame({"study": p.studies["study"], "yi": p.result.yi, "vi": p.result.vi}))
+    k = meta.leave_one_out(meta.rma(p.result.yi, p.result.vi, labels=p.studies["study"]))
     assert list(expit(k["estimate"].to_numpy())) == pytest.approx(list(loo["pooled"]))
 
 

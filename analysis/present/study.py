@@ -213,7 +213,7 @@ def survival_section(review: Review, study_id: str) -> None:
     numbers at risk and censor ticks, labelled "reconstructed from reported summaries", and
     followed by its check table (reported vs reconstructed) and the choices it had to make.
     """
-    from .. import survival as sv
+    from ..stats import survival as sv
 
     rec = survival_records(review, study_id)
     if rec.height == 0:
@@ -233,7 +233,8 @@ def survival_section(review: Review, study_id: str) -> None:
     for outcome in dict.fromkeys(r.outcome for r in recons):
         group = [r for r in recons if r.outcome == outcome]
         tables = [sv.km_table(r.data).with_label(arm=r.arm_label) for r in group]
-        charts.display(charts.km(pl.concat([t.steps for t in tables]), at_risk=pl.concat([t.at_risk for t in tables]),
+        band = {"ci_low": "ci_lower", "ci_high": "ci_upper"}  # charts.km's column names
+        charts.display(charts.km(pl.concat([t.steps.rename(band) for t in tables]), at_risk=pl.concat([t.at_risk for t in tables]),
                           censors=pl.concat([t.censored for t in tables]), color="arm", time_unit=group[0].time_unit,
                           title=f"{review.study(study_id).short_name}: {outcome.upper()}",
                           subtitle=" + ".join(dict.fromkeys(r.source.capitalize() for r in group))
@@ -249,8 +250,8 @@ def survival_section(review: Review, study_id: str) -> None:
                                  f"{res.n_consistent}{'+' if res.truncated else ''} death/censoring orderings are "
                                  "consistent with the report; the plotted one is the most parsimonious (fewest "
                                  "censorings), seeded.")
-                show(res.checks.select("item", "time", "reported", "reconstructed", "reported_lower", "reported_upper",
-                                       "reconstructed_lower", "reconstructed_upper", "match"))
+                show(res.checks.select("item", "time", "reported", "reconstructed", "reported_low", "reported_high",
+                                       "reconstructed_low", "reconstructed_high", "match"))
             if res.notes:
                 display_markdown("\n".join(f"- {md(n)}" for n in res.notes))
 

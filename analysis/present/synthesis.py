@@ -72,7 +72,7 @@ def pooled_row(pooled: PooledProportion) -> dict | None:
     if r is None:
         return None
     return {"label": f"Pooled ({pooled.transform}, {pooled.method}; k = {r.k})", "estimate": r.estimate,
-            "ci_lower": r.ci_lb, "ci_upper": r.ci_ub, "pi_lower": r.pi_lb, "pi_upper": r.pi_ub}
+            "ci_lower": r.ci_low, "ci_upper": r.ci_high, "pi_lower": r.pi_low, "pi_upper": r.pi_high}
 
 
 def pooled_section(pooled: PooledProportion, digits: int = 1) -> None:
@@ -142,7 +142,7 @@ def landmark_section(review: Review, pooled: PooledLandmark) -> None:
     display_markdown(f"**Pooled {pooled.time:g}-{pooled.unit[:-1]} {what} (k = {r.k}):** {100 * p['estimate']:.1f}% "
                      f"(95% CI {100 * p['ci_lower']:.1f}–{100 * p['ci_upper']:.1f}%; prediction interval "
                      f"{100 * p['pi_lower']:.1f}–{100 * p['pi_upper']:.1f}%); tau² = {r.tau2:.3f} on the cloglog scale, "
-                     f"I² = {r.I2:.1f}%. Estimates marked *reconstructed* are computed from pseudo-patient data "
+                     f"I² = {r.i2:.1f}%. Estimates marked *reconstructed* are computed from pseudo-patient data "
                      "rebuilt from the report's summaries; their variances depend on the implied censoring.")
 
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from .. import proportions
+from ..stats import proportions
 from .loading import Review
 from .schema import decimals
 
@@ -64,9 +64,9 @@ def audit(review: Review) -> pl.DataFrame:
 
     For crude proportions: the recomputed estimate ``events/denominator`` with its
     :data:`RECOMPUTED_CI` 95% interval; whether a printed percentage is ``events/denominator``
-    at the printed precision (:func:`analysis.proportions.counts_from_percent`), or, when no
+    at the printed precision (:func:`analysis.stats.proportions.counts_from_percent`), or, when no
     count is printed, which counts give it; which interval methods reproduce a printed CI
-    (:func:`analysis.proportions.identify_ci_method`).  Time-to-event figures carry no
+    (:func:`analysis.stats.proportions.identify_ci_method`).  Time-to-event figures carry no
     recomputation here (see the survival reconstruction).
 
     Returns

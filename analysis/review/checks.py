@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..proportions import counts_from_percent
+from ..stats.proportions import counts_from_percent
 from .schema import OUTCOMES, SCALE_DOMAIN, SCALES, Study, decimals
 
 
@@ -27,7 +27,7 @@ def check_study(study: Study) -> list[tuple[str, str]]:
     * counts are non-negative, events <= denominator <= the arm's n;
     * a printed percentage must be produced by ``events/denominator`` at the printed
       precision, or (without events) by *some* integer count of the denominator
-      (:func:`analysis.proportions.counts_from_percent`) -- unless the record carries a
+      (:func:`analysis.stats.proportions.counts_from_percent`) -- unless the record carries a
       ``percent_not_reproducible`` flag explaining why (Hua 2020's "23.07 %" of 13);
     * printed confidence limits bracket the estimate; landmark estimators need a time and
       unit; descriptive medians need a median.

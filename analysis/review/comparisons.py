@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 from scipy.stats import norm
 
-from .. import meta, survival
+from ..stats import contingency, survival
 from .loading import Review
 from .schema import decimals
 from .survival import _convert, reconstructions
@@ -21,7 +21,7 @@ def arm_comparisons(review: Review, study_id: str) -> pl.DataFrame:
 
     RR, OR and RD with Wald 95% CIs (metafor ``escalc`` conventions, 1/2 added to every cell
     of a table with a zero cell), Fisher's exact and chi-square p-values
-    (:func:`analysis.meta.two_by_two`), the p-value the report prints for that comparison
+    (:func:`analysis.stats.contingency.two_by_two`), the p-value the report prints for that comparison
     (if any), and which test reproduces it at its printed precision.
     """
     study = review.study(study_id)
@@ -33,7 +33,7 @@ def arm_comparisons(review: Review, study_id: str) -> pl.DataFrame:
         if recs.height != 2:
             continue
         a, b = recs.row(0, named=True), recs.row(1, named=True)
-        t = meta.two_by_two(a["events"], a["denominator"], b["events"], b["denominator"])
+        t = contingency.two_by_two(a["events"], a["denominator"], b["events"], b["denominator"])
         comp = printed.get((outcome, frozenset((a["arm"], b["arm"]))))
         reproduced = (t.tests_reproducing(float(Decimal(comp.p_value)), decimals(comp.p_value)) if comp else [])
         rows.append({
@@ -42,7 +42,7 @@ def arm_comparisons(review: Review, study_id: str) -> pl.DataFrame:
             "arm_b": b["arm_label"], "events_b": b["events"], "n_b": b["denominator"],
             **{f"{m}{suffix}": float(v) for m, e in (("rr", t.rr), ("or", t.or_), ("rd", t.rd))
                for suffix, v in zip(("", "_low", "_high"), e)},
-            "fisher_p": t.fisher.p_value, "chisq_p": t.chisq.p_value, "yates_p": t.chisq_yates.p_value,
+            "fisher_p": t.fisher.pval, "chisq_p": t.chisq.pval, "yates_p": t.chisq_yates.pval,
             "reported_p": comp.p_value if comp else None,
             "reproduced_by": list(reproduced) if comp else None,
         })

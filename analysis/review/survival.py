@@ -1,7 +1,7 @@
 """Survival across the review: pseudo-patient data per study arm, landmark estimates, pooling.
 
 Which figure of a study enters a landmark synthesis, and how its variance is obtained, is
-review policy and lives here; the estimators themselves are in :mod:`analysis.survival`.
+review policy and lives here; the estimators themselves are in :mod:`analysis.stats.survival`.
 """
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ import numpy as np
 import polars as pl
 from scipy.stats import norm
 
-from .. import meta, survival
+from ..stats import meta, survival
+from ..stats.units import DAYS
+from .curves import load_curves
 from .loading import Review
 from .schema import decimals
 
-#: days per unit, to put landmark times, follow-up and event times on one scale
-DAYS = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
-#: largest arm for which summaries are reconstructed by enumeration (analysis.survival.from_summary)
+#: largest arm for which summaries are reconstructed by enumeration (analysis.stats.survival.from_summary)
 MAX_RECONSTRUCT_N = 30
 
 
@@ -30,9 +30,9 @@ def _convert(x: float | None, unit: str, to: str) -> float | None:
 class Reconstruction:
     """Pseudo-IPD of one (study, outcome, arm), rebuilt from a published curve or from summaries.
 
-    ``kind`` is ``"curve"`` (:func:`analysis.survival.guyot` on a digitised curve in
+    ``kind`` is ``"curve"`` (:func:`analysis.stats.survival.guyot` on a digitised curve in
     ``data/curves/``; ``result`` a ``CurveReconstruction``) or ``"summary"``
-    (:func:`analysis.survival.from_summary`; ``result`` a ``SummaryReconstruction``).
+    (:func:`analysis.stats.survival.from_summary`; ``result`` a ``SummaryReconstruction``).
     """
 
     study: str
@@ -77,7 +77,7 @@ def reconstructions(review: Review, study_id: str) -> list[Reconstruction]:
     study = review.study(study_id)
     arm_labels = {a.id: a.label for a in study.arms}
     out = []
-    for c in survival.load_curves(review.directory / "curves", known_studies=review.ids):
+    for c in load_curves(review.directory / "curves", known_studies=review.ids):
         if c.study != study_id:
             continue
         res = c.reconstruct()
@@ -97,7 +97,7 @@ def reconstructions(review: Review, study_id: str) -> list[Reconstruction]:
         extra = next((r for r in study.reconstruction if r.outcome == outcome and r.arm == arm), None)
         unit = extra.time_unit if extra else recs["time_unit"][0]
         landmarks = [survival.Landmark(time=_convert(r["time"], r["time_unit"], unit), estimate=r["percent"],
-                                       lower=r["ci_low"], upper=r["ci_high"],
+                                       ci_low=r["ci_low"], ci_high=r["ci_high"],
                                        label=f"{r['time']:g}-{r['time_unit'][:-1]} {outcome.upper()}")
                      for r in recs.iter_rows(named=True)]
         fu = study.follow_up if single_arm else None
@@ -190,7 +190,7 @@ def reported_landmark(r: dict, time: float) -> dict:
     (|(upper - S) - (S - lower)| <= one unit of the last printed digit) is a linear
     (plain Greenwood / Wald) interval: Var(S) = ((upper - lower) / (2 z))^2.  Otherwise it
     is taken as the log(-log) interval and inverted
-    (:func:`analysis.survival.landmark_from_reported`).  Returns the columns of
+    (:func:`analysis.stats.survival.landmark_from_reported`).  Returns the columns of
     :func:`landmark_estimates`.
     """
     S, lo, hi = (float(Decimal(r[k])) / 100 for k in ("percent", "ci_low", "ci_high"))
@@ -213,7 +213,7 @@ class PooledLandmark:
     time: float
     unit: str
     studies: pl.DataFrame
-    result: object | None  # meta.MetaResult on the cloglog scale
+    result: object | None  # analysis.stats.meta.MetaResult on the cloglog scale
 
     @property
     def pooled(self) -> dict | None:
@@ -224,8 +224,8 @@ class PooledLandmark:
             return None
         # S = exp(-exp(y)) decreases in y: the bounds swap
         return {"method": r.method, "k": r.k, "estimate": float(inv_cloglog(r.estimate)),
-                "ci_lower": float(inv_cloglog(r.ci_ub)), "ci_upper": float(inv_cloglog(r.ci_lb)),
-                "pi_lower": float(inv_cloglog(r.pi_ub)), "pi_upper": float(inv_cloglog(r.pi_lb))}
+                "ci_lower": float(inv_cloglog(r.ci_high)), "ci_upper": float(inv_cloglog(r.ci_low)),
+                "pi_lower": float(inv_cloglog(r.pi_high)), "pi_upper": float(inv_cloglog(r.pi_low))}
 
 
 def pool_landmark(review: Review, group: str = "os", time: float = 12, unit: str = "months",
@@ -242,7 +242,7 @@ def pool_landmark(review: Review, group: str = "os", time: float = 12, unit: str
 def km_readings(review: Review, study_id: str, max_n: int = MAX_RECONSTRUCT_N) -> pl.DataFrame:
     """For each printed Kaplan-Meier landmark of a small arm: is it k/n, or does it need censoring?
 
-    Uses :func:`analysis.survival.km_configurations` (every at-risk sequence whose
+    Uses :func:`analysis.stats.survival.km_configurations` (every at-risk sequence whose
     Kaplan-Meier product prints as the reported percentage).  Columns: ``record``,
     ``outcome_label``, ``arm_label``, ``percent``, ``time``, ``time_unit``, ``denominator``,
     ``configurations`` (how many), ``k_over_n`` (the fraction when one configuration has no

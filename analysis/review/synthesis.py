@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 from scipy.stats import norm
 
-from .. import meta, proportions
+from ..stats import meta, proportions
 from .audit import RECOMPUTED_CI
 from .loading import Review
 from .schema import OUTCOMES
@@ -121,7 +121,7 @@ class PooledProportion:
     outcome, label : str
     studies : polars.DataFrame
         :func:`study_level` rows with the model's percentage weights.
-    result : meta.ProportionResult or None
+    result : analysis.stats.meta.ProportionResult or None
         The primary fit (None when fewer than two studies report the outcome).
     sensitivity : polars.DataFrame
         One row per scenario of :data:`SCENARIOS`.
@@ -142,11 +142,10 @@ class PooledProportion:
         if r is None:
             return pl.DataFrame({"outcome": [self.label], "k": [self.studies.height],
                                  "note": ["fewer than two studies: not pooled"]})
-        m = r.model
         return pl.DataFrame({"outcome": [self.label], "k": [r.k], "patients": [int(self.studies["denominator"].sum())],
                              "events": [int(self.studies["events"].sum())], "pooled": [r.estimate],
-                             "ci_lower": [r.ci_lb], "ci_upper": [r.ci_ub], "pi_lower": [r.pi_lb],
-                             "pi_upper": [r.pi_ub], "tau2": [m.tau2], "I2": [m.I2],
+                             "ci_lower": [r.ci_low], "ci_upper": [r.ci_high], "pi_lower": [r.pi_low],
+                             "pi_upper": [r.pi_high], "tau2": [r.tau2], "I2": [r.i2],
                              "transform": [self.transform], "method": [self.method]})
 
     def __str__(self) -> str:
@@ -157,7 +156,7 @@ class PooledProportion:
 def _fit(df: pl.DataFrame, transform: str, method: str):
     if df.height < 2:
         return None
-    return meta.proportions(df["events"].to_numpy(), df["denominator"].to_numpy(), transform=transform, method=method)
+    return meta.pool_proportions(df["events"].to_numpy(), df["denominator"].to_numpy(), transform=transform, method=method)
 
 
 def pool_proportion(review: Review, outcome: str, transform: str = "logit", method: str = "REML",
@@ -171,8 +170,8 @@ def pool_proportion(review: Review, outcome: str, transform: str = "logit", meth
     df = study_level(review, outcome, fits)
     result = _fit(df, transform, method)
     if result is not None:
-        df = df.with_columns(weight=pl.Series(np.asarray(result.model.weights, dtype=float))
-                             if hasattr(result.model, "weights") else pl.lit(None))
+        df = df.with_columns(weight=pl.Series(np.asarray(result.weights, dtype=float))
+                             if result.weights is not None else pl.lit(None))
     scen = {"primary": df, "direct_only": df.filter(pl.col("population_fit") == "direct"),
             "no_overlap": _drop_overlap(review, df),
             "full_papers": df.filter(pl.col("publication_type") == "full_paper"), "glmm": df}
@@ -186,8 +185,8 @@ def pool_proportion(review: Review, outcome: str, transform: str = "logit", meth
                "studies": ", ".join(sub["study"]), "pooled": None, "ci_lower": None, "ci_upper": None,
                "pi_lower": None, "pi_upper": None, "I2": None}
         if fit is not None:
-            row.update(pooled=fit.estimate, ci_lower=fit.ci_lb, ci_upper=fit.ci_ub,
-                       pi_lower=fit.pi_lb, pi_upper=fit.pi_ub, I2=getattr(fit.model, "I2", None))
+            row.update(pooled=fit.estimate, ci_lower=fit.ci_low, ci_upper=fit.ci_high,
+                       pi_lower=fit.pi_low, pi_upper=fit.pi_high, I2=fit.i2)
         elif sub.height == 1:
             row.update(pooled=sub["estimate"][0], ci_lower=sub["ci_lower"][0], ci_upper=sub["ci_upper"][0])
         rows.append(row)
@@ -203,7 +202,7 @@ def leave_one_out(pooled: PooledProportion) -> pl.DataFrame:
     if df.height >= 3:
         for sid in df["study"]:
             fit = _fit(df.filter(pl.col("study") != sid), pooled.transform, pooled.method)
-            rows.append({"omitted": sid, "k": fit.k, "pooled": fit.estimate, "ci_lower": fit.ci_lb,
-                         "ci_upper": fit.ci_ub, "I2": getattr(fit.model, "I2", None)})
+            rows.append({"omitted": sid, "k": fit.k, "pooled": fit.estimate, "ci_lower": fit.ci_low,
+                         "ci_upper": fit.ci_high, "I2": fit.i2})
     return pl.DataFrame(rows, schema={"omitted": pl.String, "k": pl.Int64, "pooled": pl.Float64,
                                       "ci_lower": pl.Float64, "ci_upper": pl.Float64, "I2": pl.Float64})

@@ -1,18 +1,15 @@
-"""Tests of analysis.proportions (single-proportion CIs, GRIM-style count reconstruction)."""
+"""Tests of analysis.stats.proportions (single-proportion CIs, GRIM-style count reconstruction)."""
 
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import stats
 
-from analysis.proportions import CI_METHODS, ci, counts_from_percent, identify_ci_method
+from analysis.stats.proportions import CI_METHODS, ci, counts_from_percent, identify_ci_method
 
-REF = Path(__file__).parent / "reference"
-META = json.loads((REF / "metafor_reference.json").read_text())
-SEED = json.loads((REF / "seed_reports.json").read_text())
+from refdata import DATA as META
+from refdata import SEED
 
 
 # ---- published reference values -----------------------------------------------------------
@@ -165,12 +162,12 @@ def test_identify_with_decimals():
 
 
 def test_ci_table():
-    from analysis.proportions import ci_table
+    from analysis.stats.proportions import ci_table
 
     t = ci_table(34, 43, decimals=0)
     assert t["method"].to_list() == list(CI_METHODS)
     row = t.filter(t["method"] == "wald-cc").row(0, named=True)
-    assert (row["lower_printed"], row["upper_printed"]) == (66.0, 92.0)
+    assert (row["ci_low_printed"], row["ci_high_printed"]) == (66.0, 92.0)
     lo, hi = ci(34, 43, "wilson")
     w = t.filter(t["method"] == "wilson").row(0, named=True)
-    assert w["lower"] == pytest.approx(100 * lo) and w["upper"] == pytest.approx(100 * hi)
+    assert w["ci_low"] == pytest.approx(100 * lo) and w["ci_high"] == pytest.approx(100 * hi)

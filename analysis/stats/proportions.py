@@ -11,6 +11,12 @@ identify_ci_method(x, n, low, high, decimals=0, level=0.95)
 ci_table(x, n, level=0.95, decimals=None)
     Every method's interval for one proportion, in percent, as a polars DataFrame.
 
+Library first: Wilson and Clopper-Pearson are :meth:`scipy.stats.binomtest(...).proportion_ci`
+(methods "wilson" and "exact"); Jeffreys uses :data:`scipy.stats.beta` quantiles. Wald, Wald with
+continuity correction and Agresti-Coull are one-line formulas that scipy does not provide
+(statsmodels' ``proportion_confint`` has Wald and Agresti-Coull, but is not a runtime dependency,
+and its Jeffreys interval lacks the boundary rule of Brown, Cai & DasGupta).
+
 References
 ----------
 Brown LD, Cai TT, DasGupta A (2001). Interval estimation for a binomial proportion.
@@ -26,7 +32,10 @@ from decimal import Decimal
 from fractions import Fraction
 
 import numpy as np
+import polars as pl
 from scipy import stats
+
+from ._util import check_level, norm_isf
 
 __all__ = ["CI_METHODS", "ci", "ci_table", "counts_from_percent", "identify_ci_method"]
 
@@ -42,6 +51,7 @@ _ALIASES = {
     "agresti_coull": "agresti-coull",
     "agresticoull": "agresti-coull",
 }
+_SCIPY = {"wilson": "wilson", "clopper-pearson": "exact"}
 
 
 def _method_name(method: str) -> str:
@@ -52,15 +62,6 @@ def _method_name(method: str) -> str:
     if m not in CI_METHODS:
         raise ValueError(f"unknown CI method {method!r}; choose one of {CI_METHODS} (or 'exact')")
     return m
-
-
-def _check_level(level: float) -> float:
-    level = float(level)
-    if level > 1.0 and level < 100.0:  # accept metafor-style 95
-        level = level / 100.0
-    if not (0.0 < level < 1.0):
-        raise ValueError(f"level must lie in (0, 1) (e.g. 0.95); got {level}")
-    return level
 
 
 def _check_counts(x, n):
@@ -79,6 +80,19 @@ def _check_counts(x, n):
     if np.any(x > n):
         raise ValueError("x (number of events) cannot exceed n (number of patients)")
     return x, n
+
+
+def _scipy_ci(xa: np.ndarray, na: np.ndarray, method: str, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Element-wise ``scipy.stats.binomtest(x, n).proportion_ci(level, method)``."""
+    lo = np.empty(xa.shape)
+    hi = np.empty(xa.shape)
+    for idx in np.ndindex(xa.shape):
+        x, n = xa[idx], na[idx]
+        if x != int(x) or n != int(n):
+            raise ValueError(f"{method} interval needs whole counts; got x={x:g}, n={n:g}")
+        r = stats.binomtest(int(x), int(n)).proportion_ci(confidence_level=level, method=_SCIPY[method])
+        lo[idx], hi[idx] = r.low, r.high
+    return lo, hi
 
 
 def ci(x, n, method: str = "wilson", level: float = 0.95):
@@ -106,11 +120,11 @@ def ci(x, n, method: str = "wilson", level: float = 0.95):
     * Wald with continuity correction: :math:`\hat p \pm \{z\sqrt{\hat p(1-\hat p)/n} + 1/(2n)\}`
       (Newcombe 1998, method 2).
     * Wilson score: :math:`\{\hat p + z^2/2n \pm z\sqrt{\hat p(1-\hat p)/n + z^2/4n^2}\}/(1+z^2/n)`
-      (Wilson 1927; R ``prop.test(correct=FALSE)``).
+      (Wilson 1927; R ``prop.test(correct=FALSE)``); scipy ``binomtest(...).proportion_ci("wilson")``.
     * Agresti-Coull: :math:`\tilde n = n+z^2`, :math:`\tilde p=(x+z^2/2)/\tilde n`,
       :math:`\tilde p \pm z\sqrt{\tilde p(1-\tilde p)/\tilde n}`.
     * Clopper-Pearson (exact): Beta(α/2; x, n−x+1) and Beta(1−α/2; x+1, n−x) quantiles,
-      0 when x = 0 and 1 when x = n (R ``binom.test``).
+      0 when x = 0 and 1 when x = n (R ``binom.test``); scipy ``proportion_ci("exact")``.
     * Jeffreys: Beta(α/2 and 1−α/2; x+½, n−x+½) quantiles, with the lower bound set to 0
       when x = 0 and the upper to 1 when x = n (Brown, Cai & DasGupta 2001, section 4.1.2).
 
@@ -121,32 +135,25 @@ def ci(x, n, method: str = "wilson", level: float = 0.95):
     (66, 92)
     """
     m = _method_name(method)
-    level = _check_level(level)
+    level = check_level(level)
     scalar = np.ndim(x) == 0 and np.ndim(n) == 0
     xa, na = _check_counts(x, n)
     alpha = 1.0 - level
-    z = stats.norm.ppf(1.0 - alpha / 2.0)
+    z = norm_isf(alpha / 2.0)
     p = xa / na
     with np.errstate(divide="ignore", invalid="ignore"):
-        if m == "wald" or m == "wald-cc":
+        if m in _SCIPY:
+            lo, hi = _scipy_ci(xa, na, m, level)
+        elif m in ("wald", "wald-cc"):
             half = z * np.sqrt(p * (1.0 - p) / na)
             if m == "wald-cc":
                 half = half + 0.5 / na
             lo, hi = p - half, p + half
-        elif m == "wilson":
-            z2 = z * z
-            centre = (p + z2 / (2 * na)) / (1 + z2 / na)
-            half = z * np.sqrt(p * (1 - p) / na + z2 / (4 * na * na)) / (1 + z2 / na)
-            lo = np.where(xa > 0, centre - half, 0.0)
-            hi = np.where(xa < na, centre + half, 1.0)
         elif m == "agresti-coull":
             nt = na + z * z
             pt = (xa + z * z / 2.0) / nt
             half = z * np.sqrt(pt * (1 - pt) / nt)
             lo, hi = pt - half, pt + half
-        elif m == "clopper-pearson":
-            lo = np.where(xa > 0, stats.beta.ppf(alpha / 2, np.maximum(xa, 1e-300), na - xa + 1), 0.0)
-            hi = np.where(xa < na, stats.beta.ppf(1 - alpha / 2, xa + 1, np.maximum(na - xa, 1e-300)), 1.0)
         else:  # jeffreys
             lo = np.where(xa > 0, stats.beta.ppf(alpha / 2, xa + 0.5, na - xa + 0.5), 0.0)
             hi = np.where(xa < na, stats.beta.ppf(1 - alpha / 2, xa + 0.5, na - xa + 0.5), 1.0)
@@ -253,7 +260,11 @@ def identify_ci_method(x: int, n: int, low, high, decimals: int = 0, level: floa
     return found
 
 
-def ci_table(x: int, n: int, level: float = 0.95, decimals: int | None = None):
+def _half_up(v: float, decimals: int) -> float:
+    return float(Decimal(repr(v)).quantize(Decimal(1).scaleb(-int(decimals)), rounding="ROUND_HALF_UP"))
+
+
+def ci_table(x: int, n: int, level: float = 0.95, decimals: int | None = None) -> pl.DataFrame:
     """Every method's interval for x/n in percent, as a polars DataFrame.
 
     Parameters
@@ -263,32 +274,25 @@ def ci_table(x: int, n: int, level: float = 0.95, decimals: int | None = None):
     level : float
         Confidence level.
     decimals : int, optional
-        If given, adds columns ``lower_printed``/``upper_printed`` rounded half-up to that many
+        If given, adds columns ``ci_low_printed``/``ci_high_printed`` rounded half-up to that many
         decimals (as most reports print).
 
     Returns
     -------
     polars.DataFrame
-        Columns method, estimate, lower, upper (percent) [, lower_printed, upper_printed].
+        Columns method, estimate, ci_low, ci_high (percent) [, ci_low_printed, ci_high_printed].
     """
-    import polars as pl
-
-    rows = {"method": [], "estimate": [], "lower": [], "upper": []}
+    rows = {"method": [], "estimate": [], "ci_low": [], "ci_high": []}
     for m in CI_METHODS:
         lo, hi = ci(x, n, m, level)
         rows["method"].append(m)
         rows["estimate"].append(100.0 * x / n)
-        rows["lower"].append(100.0 * lo)
-        rows["upper"].append(100.0 * hi)
+        rows["ci_low"].append(100.0 * lo)
+        rows["ci_high"].append(100.0 * hi)
     out = pl.DataFrame(rows)
     if decimals is not None:
-        q = Decimal(1).scaleb(-int(decimals))
-
-        def half_up(v: float) -> float:
-            return float(Decimal(repr(v)).quantize(q, rounding="ROUND_HALF_UP"))
-
         out = out.with_columns(
-            pl.Series("lower_printed", [half_up(v) for v in rows["lower"]]),
-            pl.Series("upper_printed", [half_up(v) for v in rows["upper"]]),
+            pl.Series("ci_low_printed", [_half_up(v, decimals) for v in rows["ci_low"]]),
+            pl.Series("ci_high_printed", [_half_up(v, decimals) for v in rows["ci_high"]]),
         )
     return out
