@@ -63,7 +63,9 @@ def cmd_execute(args: argparse.Namespace) -> int:
     from . import chapters
 
     root = Path(args.directory)
-    for line in chapters.sync(data.load().studies):
+    from .review.plan import load_plan
+
+    for line in chapters.sync(data.load().studies, load_plan()):
         print(line)
     paths = sorted(p for p in root.rglob("*.ipynb")
                    if not any(part.startswith(("_", ".")) for part in p.relative_to(root).parts))
@@ -90,6 +92,16 @@ def cmd_check_site(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the studies, outcomes and results tables (CSV and Parquet) into a directory."""
+    from .review import export
+
+    review = data.load(args.data) if args.data else data.load()
+    for path in export.write(review, args.directory):
+        print(f"wrote {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analysis")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -102,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("execute", help="re-execute notebooks in place")
     p.add_argument("directory", nargs="?", default=str(ROOT / "book"))
     p.set_defaults(func=cmd_execute)
+    p = sub.add_parser("export", help="write the studies, outcomes and results tables as CSV and Parquet")
+    p.add_argument("directory")
+    p.add_argument("--data", help="the data directory (default: the repository's data/)")
+    p.set_defaults(func=cmd_export)
     p = sub.add_parser("check-site", help="check a built site loads nothing from the network")
     p.add_argument("directory")
     p.set_defaults(func=cmd_check_site)

@@ -1,4 +1,8 @@
-"""Study-level selection, sensitivity scenarios, the reported-vs-recomputed audit, and the living-review property."""
+"""Selection details, the reported-vs-recomputed audit, survival reconstruction and landmark estimates.
+
+Runs on the frozen fixture copy of the review (tests/fixtures/review); the plan-driven pooling
+is tested in tests/review/test_synthesis_plan.py.
+"""
 from __future__ import annotations
 
 import shutil
@@ -10,40 +14,44 @@ import yaml
 
 from analysis.present import study as page
 from analysis.present import tables
-from analysis.review import audit, comparisons, survival, synthesis
+from analysis.review import audit, comparisons, survival
 from analysis.review import loading as data
+from analysis.review.plan import load_plan
+from analysis.review.pooling import pool_landmarks
+from analysis.review.selection import select
+from analysis.review.survival import select_landmarks
 
 ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT / "tests" / "fixtures" / "review"
 
 
 @pytest.fixture(scope="module")
 def review():
-    return data.load()
+    return data.load(FIXTURE)
 
 
-def test_cr_selection_excludes_outside_population_and_comparators(review):
-    cr = synthesis.study_level(review, "cr")
+@pytest.fixture(scope="module")
+def plan():
+    return load_plan(FIXTURE)
+
+
+def test_selection_never_takes_arms_outside_the_population_or_comparators(review, plan):
+    cr = select(review, plan, "cr", "indirect")
     # ASH 2020: only the 28 patients relapsed after allo-HSCT, never the 9 without a transplant
     ash = cr.filter(pl.col("study") == "zhang2020ash").row(0, named=True)
     assert (ash["events"], ash["denominator"], ash["arm"]) == (27, 28, "prior_hsct")
-    mrd = synthesis.study_level(review, "mrd_negative_cr")
-    hua = mrd.filter(pl.col("study") == "hua2020").row(0, named=True)
+    hua = select(review, plan, "mrd_negative_cr").filter(pl.col("study") == "hua2020").row(0, named=True)
     assert (hua["events"], hua["denominator"], hua["arm"]) == (8, 13, "car_t")  # not the DLI arm (2/15)
-    assert mrd["study"].n_unique() == mrd.height  # one row per study
 
 
-def test_direct_only_drops_partial_population(review):
-    assert "ddcart2_2025" in synthesis.study_level(review, "mrd_negative_cr")["study"].to_list()
-    assert "ddcart2_2025" not in synthesis.study_level(review, "mrd_negative_cr", fits=("direct",))["study"].to_list()
-
-
-def test_combined_arm_is_preferred(review):
-    g = synthesis.study_level(review, "gvhd_any").filter(pl.col("study") == "roddie2025").row(0, named=True)
+def test_combined_arm_is_preferred(review, plan):
+    g = select(review, plan, "agvhd_any", "broad_definitions").filter(pl.col("study") == "roddie2025").row(0, named=True)
     assert (g["events"], g["denominator"]) == (2, 14) and g["selection"].startswith("combined arm")
+    assert (g["age_group"], g["donor"], g["lymphodepletion"]) == ("adults", "matched", "mixed")
 
 
 def _copy_data(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "data", tmp_path / "data")
+    shutil.copytree(FIXTURE, tmp_path / "data")
     return tmp_path / "data"
 
 
@@ -55,7 +63,9 @@ def _two_arm_study(outcomes: list[dict]) -> dict:
         "publication_type": "full_paper", "extracted_from": {"document": "x.txt", "what": "abstract"},
         "design": "prospective_trial", "population": {}, "grading": {},
         "arms": [{"id": a, "label": a.upper(), "n": {"value": 7, "source": src}, "role": "intervention",
-                  "intervention": "donor CAR-T", "population_fit": "direct"} for a in ("a", "b")],
+                  "intervention": "donor CAR-T", "population_fit": "direct",
+                  "characteristics": {"lymphodepletion": {"value": v, "source": src}}}
+                 for a, v in (("a", "none"), ("b", "fludarabine_based"))],
         "outcomes": outcomes,
     }
 
@@ -65,52 +75,22 @@ def test_arms_are_summed_when_no_combined_record(tmp_path):
     rec = lambda arm, ev: {"outcome": "cr", "arm": arm, "events": ev, "denominator": 7,  # noqa: E731
                            "denominator_kind": "infused", "source": "seven patients in each arm"}
     (d / "studies" / "twoarm2024.yaml").write_text(yaml.safe_dump(_two_arm_study([rec("a", 3), rec("b", 6)])))
-    row = synthesis.study_level(data.load(d), "cr").filter(pl.col("study") == "twoarm2024").row(0, named=True)
+    row = select(data.load(d), load_plan(d), "cr").filter(pl.col("study") == "twoarm2024").row(0, named=True)
     assert (row["events"], row["denominator"]) == (9, 14)
     assert row["selection"] == "summed over arms: A + B"
+    assert row["lymphodepletion"] == "mixed"  # the arms are coded differently
 
 
-def test_unlike_denominators_are_not_summed(tmp_path):
+def test_unlike_denominators_are_never_summed(tmp_path):
+    """Arms with infused and evaluable denominators: the plan's primary kind (infused) is taken."""
     d = _copy_data(tmp_path)
     recs = [{"outcome": "cr", "arm": "a", "events": 3, "denominator": 7, "denominator_kind": "infused",
              "source": "seven patients in each arm"},
             {"outcome": "cr", "arm": "b", "events": 5, "denominator": 6, "denominator_kind": "evaluable",
              "source": "seven patients in each arm"}]
     (d / "studies" / "twoarm2024.yaml").write_text(yaml.safe_dump(_two_arm_study(recs)))
-    with pytest.raises(ValueError, match="twoarm2024: cr: arms report different denominator kinds"):
-        synthesis.study_level(data.load(d), "cr")
-
-
-def test_adding_a_study_file_updates_the_synthesis(tmp_path, review):
-    before = synthesis.pool_proportion(review, "cr")
-    d = _copy_data(tmp_path)
-    new = _two_arm_study([{"outcome": "cr", "arm": "a", "events": 5, "denominator": 7,
-                           "denominator_kind": "infused", "source": "seven patients in each arm"}])
-    new["arms"] = new["arms"][:1]
-    (d / "studies" / "twoarm2024.yaml").write_text(yaml.safe_dump(new))
-    after = synthesis.pool_proportion(data.load(d), "cr")
-    assert after.result.k == before.result.k + 1
-    assert "twoarm2024" in after.studies["study"].to_list()
-    assert after.result.estimate != pytest.approx(before.result.estimate)
-
-
-def test_sensitivity_scenarios(review):
-    p = synthesis.pool_proportion(review, "cr")
-    sens = {r["scenario"]: r for r in p.sensitivity.iter_rows(named=True)}
-    assert set(sens) == set(synthesis.SCENARIOS)
-    assert sens["primary"]["k"] == p.result.k
-    # zhang2021 (43) and zhang2020ash (28) may overlap: the larger series is kept
-    assert sens["no_overlap"]["studies"] == "zhang2021"
-    assert sens["no_overlap"]["pooled"] == pytest.approx(34 / 43)
-    # pooled estimate lies inside the range of the study estimates and its CI contains it
-    est = p.studies["estimate"]
-    assert est.min() <= p.result.estimate <= est.max()
-    assert p.result.ci_low < p.result.estimate < p.result.ci_high
-
-
-def test_pooled_weights_sum_to_100(review):
-    p = synthesis.pool_proportion(review, "crs_grade3plus")
-    assert p.studies["weight"].sum() == pytest.approx(100.0)
+    row = select(data.load(d), load_plan(d), "cr").filter(pl.col("study") == "twoarm2024").row(0, named=True)
+    assert (row["events"], row["denominator"], row["denominator_kind"]) == (3, 7, "infused")
 
 
 # ---------------------------------------------------------- audit against the reports' own numbers
@@ -169,20 +149,6 @@ def test_roddie_landmarks_reconstructed_and_explained(review):
     assert reading[("Event-free survival", "CAR-DLI + Flu/Cy")] == "= 4/7: reachable without censoring (k/n)"
 
 
-def test_landmark_estimates_sources_and_exclusions(review):
-    df = survival.landmark_estimates(review, "os", 12, "months")
-    by = {r["study"]: r for r in df.iter_rows(named=True)}
-    assert by["roddie2025"]["estimate_source"].startswith("reconstructed from reported summaries (arms combined)")
-    assert by["zhang2021"]["estimate_source"].startswith("reported (variance from the printed interval, symmetric")
-    assert by["zhang2021"]["S"] == pytest.approx(0.43)
-    # Zhang 2021 prints (25, 62): a linear interval of half-width 1.96 SE
-    assert by["zhang2021"]["se_S"] == pytest.approx((0.62 - 0.25) / (2 * 1.959964), rel=1e-6)
-    for sid in ("hua2020", "zhang2020ash"):  # descriptive medians only
-        assert not by[sid]["poolable"] and "descriptive medians" in by[sid]["reason"]
-    # ddCAR-T2: the only death is on day 70, so 1-year OS is 6/7 in every consistent reconstruction
-    assert by["ddcart2_2025"]["S"] == pytest.approx(6 / 7)
-
-
 def test_loglog_ci_inversion_recovers_greenwood_variance(review):
     """Inverting the printed log(-log) CI of ddCAR-T2 gives (to printing precision) the Greenwood SE
     of the exact reconstruction: sqrt(S^2 * 1/(7*6)) for one death among 7."""
@@ -196,15 +162,6 @@ def test_loglog_ci_inversion_recovers_greenwood_variance(review):
     assert got["se_S"] == pytest.approx(exact, rel=0.01)
 
 
-def test_pooled_landmark_back_transforms_consistently(review):
-    p = survival.pool_landmark(review, "os", 12, "months")
-    row = p.pooled
-    assert p.result.k == 3
-    assert row["ci_lower"] < row["estimate"] < row["ci_upper"]
-    used = p.studies.filter(pl.col("poolable"))["S"]
-    assert used.min() <= row["estimate"] <= used.max()
-
-
 def test_hua_reported_p_reproduced_by_fisher_not_plain_chi_square(review):
     """Hua 2020 prints p = 0.02 for MRD-negative CR 8/13 vs 2/15: Fisher's exact (0.0163) and
     Yates-corrected chi-square (0.0239) round to it; the uncorrected chi-square (0.0079) does not."""
@@ -216,30 +173,6 @@ def test_hua_reported_p_reproduced_by_fisher_not_plain_chi_square(review):
     assert c["chisq_p"] == pytest.approx(0.0079325, abs=1e-7)
     assert c["yates_p"] == pytest.approx(0.0238513, abs=1e-7)
     assert (round(c["rr"], 2), round(c["rr_low"], 2), round(c["rr_high"], 2)) == (4.62, 1.18, 17.98)
-
-
-def test_roddie_landmark_comparison_uses_reconstructed_arms(review):
-    t = comparisons.landmark_comparisons(review, "roddie2025")
-    rows = {r["outcome"]: r for r in t.iter_rows(named=True)}
-    assert (rows["os"]["S_a"], rows["os"]["S_b"]) == (pytest.approx(5 / 6), pytest.approx(2 / 7))
-    assert (rows["efs"]["S_a"], rows["efs"]["S_b"]) == (pytest.approx(4 / 7), pytest.approx(2 / 7))
-    assert 0 < rows["os"]["p_cloglog"] < 1
-
-
-def test_leave_one_out_matches_refitting_without_each_study(review):
-    from analysis.stats import meta
-
-    p = synthesis.pool_proportion(review, "crs_grade3plus")
-    loo = synthesis.leave_one_out(p)
-    assert loo.height == p.studies.height
-    first = loo.row(0, named=True)
-    rest = p.studies.filter(pl.col("study") != first["omitted"])
-    direct = meta.pool_proportions(rest["events"].to_numpy(), rest["denominator"].to_numpy(), transform="logit")
-    assert first["pooled"] == pytest.approx(direct.estimate)
-    # on the logit scale it agrees with the kernel's own leave-one-out (metafor leave1out)
-    from scipy.special import expit
-    k = meta.leave_one_out(meta.rma(p.result.yi, p.result.vi, labels=p.studies["study"]))
-    assert list(expit(k["estimate"].to_numpy())) == pytest.approx(list(loo["pooled"]))
 
 
 def test_a_digitised_curve_in_data_curves_enters_the_synthesis(tmp_path):
@@ -256,8 +189,34 @@ def test_a_digitised_curve_in_data_curves_enters_the_synthesis(tmp_path):
     assert len(recon) == 1 and recon[0].kind == "curve"
     assert recon[0].source == "reconstructed from published curve"
     assert recon[0].data.height == 40  # the fixture's 40 patients (its risk table starts at 40)
-    row = survival.landmark_estimates(review, "os", 12, "months").filter(pl.col("study") == "zhang2021").row(0, named=True)
-    assert row["estimate_source"] == "reconstructed from published curve" and row["poolable"]
+    plan = load_plan(d)
+    row = select_landmarks(review, plan, "os_12m", "ambiguous").filter(pl.col("study") == "zhang2021").row(0, named=True)
+    assert row["estimate_source"] == "reconstructed from published curve" and row["included"]
     # without the curve the printed 43% (25, 62) is used
-    row0 = survival.landmark_estimates(data.load(), "os", 12, "months").filter(pl.col("study") == "zhang2021").row(0, named=True)
+    row0 = select_landmarks(data.load(FIXTURE), plan, "os_12m", "ambiguous").filter(pl.col("study") == "zhang2021").row(0, named=True)
     assert row0["estimate_source"].startswith("reported")
+
+
+def test_landmark_estimates_sources_and_exclusions(review, plan):
+    df = select_landmarks(review, plan, "os_12m", "ambiguous")
+    by = {r["study"]: r for r in df.iter_rows(named=True)}
+    assert by["roddie2025"]["estimate_source"].startswith("reconstructed from reported summaries (arms combined)")
+    assert by["zhang2021"]["estimate_source"].startswith("reported (variance from the printed interval, symmetric")
+    assert by["zhang2021"]["S"] == pytest.approx(0.43)
+    # Zhang 2021 prints (25, 62): a linear interval of half-width 1.96 SE
+    assert by["zhang2021"]["se_S"] == pytest.approx((0.62 - 0.25) / (2 * 1.959964), rel=1e-6)
+    for sid in ("hua2020", "zhang2020ash"):  # descriptive medians only
+        assert not by[sid]["included"] and "descriptive medians" in by[sid]["reason"]
+    # ddCAR-T2 (indirect population): its only death is on day 70, so 1-year OS is 6/7 in every reconstruction
+    indirect = select_landmarks(review, plan, "os_12m", "indirect").filter(pl.col("study") == "ddcart2_2025")
+    assert indirect["S"][0] == pytest.approx(6 / 7)
+
+
+def test_pooled_landmark_back_transforms_consistently(review, plan):
+    rows = select_landmarks(review, plan, "os_12m", "ambiguous").filter(pl.col("included"))
+    rows = pl.concat([rows, select_landmarks(review, plan, "os_12m", "indirect").filter(
+        pl.col("included") & (pl.col("study") == "ddcart2_2025"))])
+    p = pool_landmarks(rows, "os_12m", "test", min_k=3, level=0.95)
+    assert p.model == "cloglog_reml" and p.k == 3
+    assert p.ci_low < p.estimate < p.ci_high and p.pi_low <= p.ci_low
+    assert rows["S"].min() <= p.estimate <= rows["S"].max()

@@ -14,6 +14,7 @@ text, never as markup.  Two output contexts exist in the book:
 from __future__ import annotations
 
 import html as _html
+import re
 
 #: ASCII punctuation escaped in Markdown context (CommonMark: any ASCII punctuation may be escaped)
 MD_SPECIAL = frozenset("\\`*_{}[]()<>#+-.!|$~^:&=\"'%@/;?,")
@@ -30,3 +31,26 @@ def md(text: object) -> str:
         return ""
     flat = " ".join(str(text).replace("\x00", "\ufffd").split())  # CommonMark replaces NUL anyway
     return "".join("\\" + ch if ch in MD_SPECIAL else ch for ch in flat)
+
+
+#: a MyST citation role whose keys are plain bibkeys: the only markup kept from data text
+CITATION = re.compile(r"\{cite:(?:p|t)\}`[A-Za-z][A-Za-z0-9_:-]*(?:,[A-Za-z][A-Za-z0-9_:-]*)*`")
+
+
+def md_cited(text: object) -> str:
+    """Like :func:`md`, but citation roles with plain bibkeys (``{cite:p}`a2020,b2021```) stay live.
+
+    For reviewer-written prose in ``data/`` (the analysis plan's rationales) that cites the
+    methods literature; everything around the roles is escaped, and a role whose keys are not
+    plain bibkeys is escaped like any other text.
+    """
+    if text is None:
+        return ""
+    flat = " ".join(str(text).split())
+    result, pos = "", 0
+    for m in CITATION.finditer(flat):
+        before = flat[pos:m.start()]
+        result += md(before) + (" " if before.endswith(" ") else "") + m.group(0)
+        pos = m.end()
+    rest = flat[pos:]
+    return result + (" " if rest.startswith(" ") and result else "") + md(rest)

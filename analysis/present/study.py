@@ -268,8 +268,7 @@ def comparisons_section(review: Review, study_id: str) -> None:
     """Between-arm comparisons of a study chapter (:mod:`analysis.review.comparisons`)."""
     study = review.study(study_id)
     binary = comparisons.arm_comparisons(review, study_id)
-    tte = comparisons.landmark_comparisons(review, study_id)
-    if binary.height == 0 and tte.height == 0 and not study.comparisons:
+    if binary.height == 0 and not study.comparisons:
         display_markdown("No outcome is reported for two arms: no between-arm comparison.")
         return
     if binary.height:
@@ -290,16 +289,6 @@ def comparisons_section(review: Review, study_id: str) -> None:
                 how = r["reproduced by"].replace("chisq_yates", "chi-square with Yates correction").replace("chisq", "chi-square")
                 display_markdown(f"The report prints p = {md(r['reported p'])} for {md(r['outcome'].lower())}; "
                                  f"reproduced at its printed precision by: {md(how)}.")
-    if tte.height:
-        display_markdown("**Landmark survival between arms** (reconstructed pseudo-patient data; the variances and the "
-                         "p-value depend on censoring the report does not give):")
-        show(pl.DataFrame([{
-            "outcome": r["outcome"].upper(), "time": f"{r['time']:g} {r['time_unit']}",
-            "arms": f"{r['arm_a']} vs {r['arm_b']}", "source": r["source"],
-            "S (reconstructed)": f"{100 * r['S_a']:.1f}% vs {100 * r['S_b']:.1f}%",
-            "difference (95% CI)": (f"{100 * r['difference']:.1f} ({100 * r['difference_low']:.1f} to "
-                                    f"{100 * r['difference_high']:.1f}) points"),
-            "p (cloglog z-test)": _p(r["p_cloglog"])} for r in tte.iter_rows(named=True)]))
     other = [c for c in study.comparisons if c.outcome not in binary["outcome"].to_list()]
     if other:
         display_markdown("**Printed p-values that cannot be recomputed from the reported figures:**")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..stats.proportions import counts_from_percent
-from .schema import OUTCOMES, SCALE_DOMAIN, SCALES, Study, decimals
+from .schema import CHARACTERISTICS, OUTCOMES, SCALE_DOMAIN, SCALES, Study, decimals
 
 
 def _num(x: str | float) -> str:
@@ -42,6 +42,14 @@ def check_study(study: Study) -> list[tuple[str, str]]:
             add(f"arms[{i}].id", f"duplicate arm id {arm.id!r}")
         if arm.n.value < 0:
             add(f"arms[{i}].n.value", f"{arm.n.value} is negative")
+        for name, coded in arm.characteristics.items():
+            if name not in CHARACTERISTICS:
+                add(f"arms[{i}].characteristics.{name}", f"unknown characteristic (known: {', '.join(CHARACTERISTICS)})")
+            elif coded.value not in CHARACTERISTICS[name]:
+                add(f"arms[{i}].characteristics.{name}.value",
+                    f"{coded.value!r} is not one of {', '.join(CHARACTERISTICS[name])}")
+            elif coded.source is None and coded.note is None:
+                add(f"arms[{i}].characteristics.{name}", "give the quote it rests on (source) or how it follows (note)")
         for j, part in enumerate(arm.parts):
             if part not in arms:
                 add(f"arms[{i}].parts[{j}]", f"unknown arm {part!r} (declared: {', '.join(arm_ids)})")

@@ -267,23 +267,6 @@ class Review:
         return pl.DataFrame(rows, schema={"study": pl.String, "field": pl.String, "kind": pl.String,
                                           "note": pl.String, "source": pl.String})
 
-    def overlap_clusters(self) -> list[set[str]]:
-        """Groups of studies linked by a recorded possible/probable/confirmed overlap."""
-        parent = {s: s for s in self.ids}
-
-        def find(x: str) -> str:
-            while parent[x] != x:
-                x = parent[x]
-            return x
-
-        for s in self.studies:
-            for ov in s.overlap:
-                parent[find(s.id)] = find(ov.study)
-        clusters: dict[str, set[str]] = {}
-        for sid in self.ids:
-            clusters.setdefault(find(sid), set()).add(sid)
-        return [c for c in clusters.values() if len(c) > 1]
-
 
 def changelog(directory: Path | str | None = None) -> list[schema.Release]:
     """Versions of the review, newest first, from ``data/changelog.yaml`` (validated)."""

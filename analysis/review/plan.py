@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .loading import DATA_DIR, DataError, UniqueKeyLoader, display_path, pydantic_message
-from .schema import OUTCOMES, DenominatorKind, OverlapLikelihood, Problem, PopulationFit, PublicationType, field_path
+from .schema import OUTCOMES, DenominatorKind, FlagKind, OverlapLikelihood, Problem, PopulationFit, PublicationType, field_path
 
 PLAN_FILE = "analysis_plan.yaml"
 
@@ -42,6 +42,11 @@ class Overlap(_Model):
     primary: list[OverlapLikelihood]
     sensitivity: list[OverlapLikelihood]
     keep: list[KeepRule] = Field(min_length=1)
+    rationale: str
+
+
+class Ambiguous(_Model):
+    flags: list[FlagKind] = Field(min_length=1)
     rationale: str
 
 
@@ -100,16 +105,23 @@ class Outcome(_Model):
     time_unit: Literal["days", "weeks", "months", "years"] | None = None
 
 
+class Chapter(_Model):
+    title: str
+    intro: str
+
+
 class Plan(_Model):
     version: str
     question: str
     population: Population
     denominators: Denominators
     overlap: Overlap
+    ambiguous: Ambiguous
     models: Models
     analysis_sets: list[AnalysisSet] = Field(min_length=1)
     subgroups: dict[str, Subgroup | int | str]
     outcomes: dict[str, Outcome] = Field(min_length=1)
+    chapters: dict[Literal["response", "safety", "survival"], Chapter]
 
     @property
     def primary(self) -> AnalysisSet:
@@ -167,6 +179,8 @@ def check_plan(plan: Plan) -> list[tuple[str, str]]:
             add(f"{path}.time", "a landmark outcome needs its time and time_unit")
         if o.kind == "proportion" and (o.time is not None or o.time_unit is not None):
             add(f"{path}.time", "only landmark outcomes have a time")
+        if o.category not in plan.chapters:
+            add(f"{path}.category", f"no chapter for category {o.category!r} (chapters: {', '.join(plan.chapters)})")
     return problems
 
 

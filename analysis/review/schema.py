@@ -214,6 +214,24 @@ class Lymphodepletion(_Model):
     source: Quote
 
 
+#: coded characteristics of an arm, used by the subgroup analyses of the plan: name -> allowed values
+CHARACTERISTICS: dict[str, tuple[str, ...]] = {
+    "age_group": ("children", "adults", "mixed"),
+    "donor": ("matched", "haploidentical", "mixed"),
+    "lymphodepletion": ("fludarabine_based", "other", "none", "mixed"),
+    "prior_cd19_therapy": ("none", "some", "all"),
+    "disease_burden": ("morphological", "mrd_only", "mixed"),
+}
+
+
+class Coded(_Model):
+    """A characteristic coded by the reviewer, with the quote it rests on or the reasoning."""
+
+    value: str
+    source: Quote | None = None
+    note: str | None = Field(None, description="how the value follows from the report when it is not stated outright")
+
+
 class Arm(_Model):
     id: str = Field(pattern=ID_PATTERN)
     label: str
@@ -224,6 +242,7 @@ class Arm(_Model):
     population_fit: PopulationFit
     population_note: str | None = None
     parts: list[str] = Field([], description="arm ids this arm combines (e.g. all patients of a two-arm trial)")
+    characteristics: dict[str, Coded] = Field({}, description="coded characteristics (see CHARACTERISTICS); absent = not reported")
 
 
 class DonorCount(_Model):

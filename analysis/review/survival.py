@@ -16,6 +16,9 @@ from ..stats import meta, survival
 from ..stats.units import DAYS
 from .curves import load_curves
 from .loading import Review
+from .plan import AnalysisSet, Plan
+from .selection import eligibility as _eligibility
+from .selection import resolve_overlap
 from .schema import decimals
 
 #: largest arm for which summaries are reconstructed by enumeration (analysis.stats.survival.from_summary)
@@ -115,72 +118,98 @@ def reconstructions(review: Review, study_id: str) -> list[Reconstruction]:
     return out
 
 
-#: outcome groups pooled together in the landmark synthesis
-LANDMARK_GROUPS = {"os": ("os",), "efs_lfs": ("efs", "lfs")}
-
-
-def landmark_estimates(review: Review, group: str = "os", time: float = 12, unit: str = "months",
-                       fits: tuple[str, ...] = ("direct", "partial")) -> pl.DataFrame:
-    """One row per study: the landmark survival at ``time`` for pooling on the cloglog scale.
-
-    Per study, in order of preference:
-
-    1. *reconstructed from reported summaries*: the pseudo-IPD of every intervention arm in
-       the review population (arms concatenated when a study has several), Kaplan-Meier at
-       ``time`` with Greenwood variance -- used when every such arm was reconstructed and the
-       landmark lies within the reconstructed follow-up;
-    2. *reported*: a Kaplan-Meier landmark at ``time`` printed with a CI, whose variance is
-       recovered from the log(-log) interval;
-    3. otherwise the study is listed as not poolable, with the reason (e.g. descriptive medians).
-
-    Columns: study, label, outcome, estimate_source, S, se_S, yi, vi, records (row numbers of the
-    study's outcome records used), poolable, reason,
-    ci_lower, ci_upper (the log(-log) 95% interval implied by yi and vi).
-    """
-    outcomes = LANDMARK_GROUPS[group]
+def _landmark_row(review: Review, sid: str, recs: pl.DataFrame, outcomes: list[str], time: float, unit: str) -> dict:
+    """The landmark survival of one study at ``time`` (see :func:`select_landmarks`)."""
     t_days = time * DAYS[unit]
-    rows = []
-    names = dict(zip(review.studies_table["study"], review.studies_table["short_name"]))
-    o = review.outcomes.filter(pl.col("outcome").is_in(list(outcomes)) & (pl.col("role") == "intervention")
-                               & pl.col("population_fit").is_in(list(fits)) & ~pl.col("combined_arm"))
-    for sid in sorted(o["study"].unique().to_list()):
-        recs = o.filter(pl.col("study") == sid)
-        arms = recs["arm"].unique(maintain_order=True).to_list()
-        row = {"study": sid, "label": names[sid], "outcome": "/".join(recs["outcome"].unique(maintain_order=True)),
-               "estimate_source": None, "S": None, "se_S": None, "yi": None, "vi": None,
-               "records": recs["record"].to_list(),
-               "poolable": False, "reason": ""}
-        recon = [r for r in reconstructions(review, sid) if r.outcome in outcomes and r.arm in arms]
-        at = recs.filter((pl.col("estimator") == "km_landmark") & (pl.col("denominator_kind") != "subgroup")
-                         & ((pl.col("time") * pl.col("time_unit").replace_strict(DAYS, return_dtype=pl.Float64)
-                             - t_days).abs() < 1))
-        if recon and {r.arm for r in recon} == set(arms) and len({r.outcome for r in recon}) == 1:
-            frames = [pl.DataFrame({"time": r.data["time"] * DAYS[r.time_unit] / DAYS[unit],
-                                    "event": r.data["event"]}) for r in recon]
-            ipd = pl.concat(frames)
-            if float(ipd["time"].max()) < time:
-                row["reason"] = "reconstructed follow-up ends before the landmark"
-            else:
-                src = " + ".join(dict.fromkeys(r.source for r in recon))
-                lm = survival.landmark(ipd, time, source=src)
-                row.update(estimate_source=src + (" (arms combined)" if len(recon) > 1 else ""),
-                           S=lm.S, se_S=lm.se_S, yi=lm.yi, vi=lm.vi, reason=lm.note)
-        elif at.filter(pl.col("ci_low").is_not_null()).height == 1 and at.height == 1:
-            row.update(reported_landmark(at.row(0, named=True), time))
-        elif (recs["estimator"] == "descriptive_median").all():
-            row["reason"] = "reports only descriptive medians of observed times: no landmark estimate"
+    study = review.study(sid)
+    arms = recs["arm"].unique(maintain_order=True).to_list()
+    row = {"study": sid, "label": study.short_name, "outcome": "/".join(recs["outcome"].unique(maintain_order=True)),
+           "estimate_source": None, "S": None, "se_S": None, "yi": None, "vi": None,
+           "records": recs["record"].to_list(), "n": int(recs["denominator"].max() or 0) if recs["denominator"].is_not_null().any() else 0,
+           "publication_type": study.publication_type, "year": study.citation.year,
+           "reported_percent": None, "reported_ci_low": None, "reported_ci_high": None,
+           "included": False, "reason": ""}
+    recon = [r for r in reconstructions(review, sid) if r.outcome in outcomes and r.arm in arms]
+    at = recs.filter((pl.col("estimator") == "km_landmark")
+                     & ((pl.col("time") * pl.col("time_unit").replace_strict(DAYS, return_dtype=pl.Float64)
+                         - t_days).abs() < 1))
+    if recon and {r.arm for r in recon} == set(arms) and len({r.outcome for r in recon}) == 1:
+        ipd = pl.concat([pl.DataFrame({"time": r.data["time"] * DAYS[r.time_unit] / DAYS[unit], "event": r.data["event"]})
+                         for r in recon])
+        row["n"] = ipd.height
+        if float(ipd["time"].max()) < time:
+            row["reason"] = "reconstructed follow-up ends before the landmark"
         else:
-            row["reason"] = f"no landmark estimate at {time:g} {unit} with a CI or reconstructable summaries"
-        row["poolable"] = row["yi"] is not None and np.isfinite(row["yi"]) and np.isfinite(row["vi"] or np.nan)
-        rows.append(row)
-    schema = {"study": pl.String, "label": pl.String, "outcome": pl.String, "estimate_source": pl.String,
-              "S": pl.Float64, "se_S": pl.Float64, "yi": pl.Float64, "vi": pl.Float64, "records": pl.List(pl.Int64),
-              "poolable": pl.Boolean, "reason": pl.String}
-    df = pl.DataFrame(rows, schema=schema)
-    # log(-log) 95% CI from yi, vi: S = exp(-exp(y)) decreases in y, so the bounds swap
+            src = " + ".join(dict.fromkeys(r.source for r in recon))
+            lm = survival.landmark(ipd, time, source=src)
+            row.update(estimate_source=src + (" (arms combined)" if len(recon) > 1 else ""),
+                       S=lm.S, se_S=lm.se_S, yi=lm.yi, vi=lm.vi, reason=lm.note)
+    elif at.filter(pl.col("ci_low").is_not_null()).height == 1 and at.height == 1:
+        r = at.row(0, named=True)
+        row.update(reported_landmark(r, time), n=r["denominator"] or row["n"], reported_percent=r["percent"],
+                   reported_ci_low=r["ci_low"], reported_ci_high=r["ci_high"])
+    elif (recs["estimator"] == "descriptive_median").all():
+        row["reason"] = "reports only descriptive medians of observed times: no landmark estimate"
+    else:
+        row["reason"] = f"no landmark estimate at {time:g} {unit} with a CI or reconstructable summaries"
+    row["included"] = row["yi"] is not None and bool(np.isfinite(row["yi"])) and bool(np.isfinite(row["vi"] or np.nan))
+    if row["included"]:
+        row["reason"] = None
+    return row
+
+
+_LANDMARK_SCHEMA = {"study": pl.String, "label": pl.String, "outcome": pl.String, "estimate_source": pl.String,
+                    "S": pl.Float64, "se_S": pl.Float64, "yi": pl.Float64, "vi": pl.Float64,
+                    "records": pl.List(pl.Int64), "n": pl.Int64, "publication_type": pl.String, "year": pl.Int64,
+                    "reported_percent": pl.String, "reported_ci_low": pl.String, "reported_ci_high": pl.String,
+                    "included": pl.Boolean, "reason": pl.String}
+
+
+def select_landmarks(review: Review, plan: Plan, outcome: str, aset: AnalysisSet | str = "primary") -> pl.DataFrame:
+    """One row per study reporting the plan's landmark ``outcome``: its estimate at the plan's time.
+
+    Figures are selected as for proportions (:mod:`analysis.review.selection`: population,
+    ambiguous figures, publication type, overlap per outcome; a subgroup's figure, such as
+    survival of those in CR, never stands for all patients).  Per study, in order of preference:
+
+    1. *reconstructed from reported summaries* (or from a digitised curve): the pseudo-IPD of
+       every eligible intervention arm (concatenated when a study has several), Kaplan-Meier at
+       the landmark with Greenwood variance -- used when every such arm was reconstructed and
+       the landmark lies within the reconstructed follow-up;
+    2. *reported*: a Kaplan-Meier landmark at that time printed with a CI, whose variance is
+       recovered from the printed interval (:func:`reported_landmark`);
+    3. otherwise the study is listed with the reason it is not pooled (e.g. descriptive medians).
+
+    Columns: :data:`_LANDMARK_SCHEMA` plus ``ci_low``/``ci_high`` (the log(-log) 95% interval
+    implied by yi and vi).
+    """
+    aset = plan.analysis_set(aset) if isinstance(aset, str) else aset
+    o = plan.outcomes[outcome]
+    names = list(o.records)
+    recs = review.outcomes.filter(pl.col("outcome").is_in(names) & (pl.col("role") == "intervention")
+                                  & ~pl.col("combined_arm") & (pl.col("estimator") != "proportion"))
+    reasons = [("a subgroup's figure, not all patients" if r["denominator_kind"] == "subgroup"
+                else _eligibility(plan, aset, {**r, "denominator_kind": r["denominator_kind"] or "infused"}))
+               for r in recs.iter_rows(named=True)]
+    recs = recs.with_columns(reason=pl.Series(reasons, dtype=pl.String))
+    rows = []
+    for sid in sorted(recs["study"].unique().to_list()):
+        mine = recs.filter(pl.col("study") == sid)
+        ok = mine.filter(pl.col("reason").is_null())
+        if ok.height:
+            rows.append(_landmark_row(review, sid, ok, names, o.time, o.time_unit))
+        else:
+            rows.append({**_landmark_row(review, sid, mine, names, o.time, o.time_unit),
+                         "S": None, "se_S": None, "yi": None, "vi": None, "estimate_source": None,
+                         "included": False, "reason": mine["reason"][0]})
+    for row in rows:
+        row["denominator"] = row["n"]
+    rows = resolve_overlap(review, plan, rows, aset)
+    df = pl.DataFrame([{k: r[k] for k in _LANDMARK_SCHEMA} for r in rows], schema=_LANDMARK_SCHEMA)
     z, se = float(norm.ppf(0.975)), pl.col("vi").sqrt()
-    return df.with_columns(ci_lower=(-(pl.col("yi") + z * se).exp()).exp(),
-                           ci_upper=(-(pl.col("yi") - z * se).exp()).exp())
+    # log(-log) interval from yi, vi: S = exp(-exp(y)) decreases in y, so the bounds swap
+    df = df.with_columns(ci_low=(-(pl.col("yi") + z * se).exp()).exp(), ci_high=(-(pl.col("yi") - z * se).exp()).exp())
+    return df.sort(["included", "study"], descending=[True, False])
 
 
 def reported_landmark(r: dict, time: float) -> dict:
@@ -190,8 +219,8 @@ def reported_landmark(r: dict, time: float) -> dict:
     (|(upper - S) - (S - lower)| <= one unit of the last printed digit) is a linear
     (plain Greenwood / Wald) interval: Var(S) = ((upper - lower) / (2 z))^2.  Otherwise it
     is taken as the log(-log) interval and inverted
-    (:func:`analysis.stats.survival.landmark_from_reported`).  Returns the columns of
-    :func:`landmark_estimates`.
+    (:func:`analysis.stats.survival.landmark_from_reported`).  Returns the estimate columns of
+    :func:`select_landmarks`.
     """
     S, lo, hi = (float(Decimal(r[k])) / 100 for k in ("percent", "ci_low", "ci_high"))
     unit = 10.0 ** -max(decimals(r["percent"]), decimals(r["ci_low"]), decimals(r["ci_high"])) / 100
@@ -203,40 +232,6 @@ def reported_landmark(r: dict, time: float) -> dict:
     lm = survival.landmark_from_reported(r["percent"], r["ci_low"], r["ci_high"], time=time)
     return {"estimate_source": "reported (variance from the printed log(-log) interval)", "S": lm.S,
             "se_S": lm.se_S, "yi": lm.yi, "vi": lm.vi, "reason": lm.note}
-
-
-@dataclass
-class PooledLandmark:
-    """Landmark survival pooled on the complementary log-log scale (meta.rma), back-transformed."""
-
-    group: str
-    time: float
-    unit: str
-    studies: pl.DataFrame
-    result: object | None  # analysis.stats.meta.MetaResult on the cloglog scale
-
-    @property
-    def pooled(self) -> dict | None:
-        """The pooled estimate back-transformed to the survival scale (None when not pooled)."""
-        inv_cloglog = survival.inv_cloglog
-        r = self.result
-        if r is None:
-            return None
-        # S = exp(-exp(y)) decreases in y: the bounds swap
-        return {"method": r.method, "k": r.k, "estimate": float(inv_cloglog(r.estimate)),
-                "ci_lower": float(inv_cloglog(r.ci_high)), "ci_upper": float(inv_cloglog(r.ci_low)),
-                "pi_lower": float(inv_cloglog(r.pi_high)), "pi_upper": float(inv_cloglog(r.pi_low))}
-
-
-def pool_landmark(review: Review, group: str = "os", time: float = 12, unit: str = "months",
-                  method: str = "REML") -> PooledLandmark:
-    """Pool :func:`landmark_estimates` rows that are poolable with ``meta.rma`` on y = log(-log S)."""
-    df = landmark_estimates(review, group, time, unit)
-    ok = df.filter(pl.col("poolable"))
-    result = meta.rma(ok["yi"].to_numpy(), ok["vi"].to_numpy(), method=method) if ok.height >= 2 else None
-    return PooledLandmark(group, time, unit, df, result)
-
-
 
 
 def km_readings(review: Review, study_id: str, max_n: int = MAX_RECONSTRUCT_N) -> pl.DataFrame:

@@ -1,0 +1,41 @@
+"""The review's data as files: studies, outcomes (every reported figure) and results.
+
+``python -m analysis export DIR`` writes each table as CSV and Parquet.  The ``results`` table
+is :func:`analysis.review.synthesis.results` -- the same rows the book shows -- so a
+downloaded number is the number on the page.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from .loading import Review
+from .plan import Plan, load_plan
+from .synthesis import results
+
+#: what each exported table holds (the data dictionary's first line per table)
+TABLES = {
+    "studies": "one row per study: design, publication, population, follow-up, grading scales",
+    "outcomes": "one row per reported figure: outcome, arm, estimator, counts, printed percentage and CI, quote",
+    "results": "one row per outcome and analysis (primary, sensitivity, leave-one-out, subgroup): model and results",
+}
+
+
+def tables(review: Review, plan: Plan | None = None) -> dict[str, pl.DataFrame]:
+    """The exported tables (see :data:`TABLES`)."""
+    plan = plan or load_plan(review.directory)
+    return {"studies": review.studies_table, "outcomes": review.outcomes, "results": results(review, plan)}
+
+
+def write(review: Review, directory: Path | str, plan: Plan | None = None) -> list[Path]:
+    """Write every table as ``<name>.csv`` and ``<name>.parquet`` into ``directory``; return the paths."""
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, df in tables(review, plan).items():
+        flat = df.with_columns(pl.col(c).list.join(", ") for c, t in df.schema.items() if isinstance(t, pl.List))
+        flat.write_csv(out / f"{name}.csv")
+        df.write_parquet(out / f"{name}.parquet")
+        written += [out / f"{name}.csv", out / f"{name}.parquet"]
+    return written
