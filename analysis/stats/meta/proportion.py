@@ -92,7 +92,7 @@ def pool_proportions(
     test: str = "z",
     level: float = 0.95,
     pi: str = "metafor",
-    nAGQ: int = 7,
+    nAGQ: int | str = "auto",
     add: float | None = None,
     labels=None,
 ) -> ProportionResult:
@@ -106,9 +106,10 @@ def pool_proportions(
         See :func:`escalc_proportion`; "glmm" fits :func:`glmm_proportion` (method is then "ML",
         or "FE" for a common-effect logistic model).
     method, test, level, pi :
-        Passed to :func:`rma`.
-    nAGQ : int
-        Quadrature points for transform="glmm".
+        Passed to :func:`rma` (for "glmm", test "z" or "t" goes to :func:`glmm_proportion`).
+    nAGQ : int or "auto"
+        Quadrature points for transform="glmm" ("auto": raised until the log-likelihood settles;
+        7 reproduces metafor's default), see :func:`glmm_proportion`.
     add : float, optional
         Continuity correction passed to :func:`escalc_proportion` (default: metafor's, i.e. 1/2
         for logit/raw studies with 0 or n events, none for ft/arcsine).
@@ -131,7 +132,8 @@ def pool_proportions(
     options: dict[str, Any] = {"method": method, "test": test, "level": level, "pi": pi, "nAGQ": nAGQ, "add": add}
     if t == "glmm":
         gm = "FE" if str(method).upper() in ("FE", "EE", "CE") else "ML"
-        model = glmm_proportion(x, nn, level=level, nAGQ=nAGQ, method=gm, labels=labs)
+        model = glmm_proportion(x, nn, level=level, nAGQ=nAGQ, method=gm, test="t" if test == "t" else "z",
+                                labels=labs)
         yi, vi = escalc_proportion(x, nn, "logit")
     else:
         yi, vi = escalc_proportion(x, nn, t, add=add)
