@@ -6,8 +6,10 @@ rma(yi, vi, method="REML", test="z", level=0.95, pi="metafor", labels=None)
     Random-effects (or common-effect) model, intercept only -> :class:`MetaResult`.
 pool_proportions(events, n, transform="logit", method="REML", ...)
     Pooled single proportion (logit, raw, ft, arcsine, glmm) -> :class:`ProportionResult`.
-glmm_proportion(events, n, level=0.95, nAGQ=7)
+glmm_proportion(events, n, level=0.95, nAGQ="auto", test="z")
     Binomial-normal (random-intercept logistic) model -> :class:`GLMMResult`.
+crude_proportion(events, n)
+    Summed counts with the Clopper-Pearson interval, for k < 3 -> :class:`CrudeProportion`.
 escalc_proportion / escalc_2x2
     Per-study effect sizes and sampling variances (metafor escalc).
 two_group(events1, n1, events2, n2, measure="RR", method="REML")
@@ -27,7 +29,7 @@ printing).
 from .effects import MEASURES, TRANSFORMS, back_transform, escalc_2x2, escalc_proportion
 from .glmm import GLMMResult, glmm_proportion
 from .mh import MHResult, mantel_haenszel, peto
-from .proportion import ProportionResult, pool_proportions
+from .proportion import CrudeProportion, ProportionResult, crude_proportion, pool_proportions
 from .results import PROTOCOL, leave_one_out
 from .rma import METHODS, MetaResult, rma
 from .subgroup import SubgroupResult, subgroup
@@ -42,6 +44,7 @@ __all__ = [
     "MetaResult",
     "HeterogeneityCI",
     "ProportionResult",
+    "CrudeProportion",
     "GLMMResult",
     "MHResult",
     "TwoGroupResult",
@@ -51,6 +54,7 @@ __all__ = [
     "escalc_2x2",
     "back_transform",
     "pool_proportions",
+    "crude_proportion",
     "glmm_proportion",
     "two_group",
     "mantel_haenszel",
