@@ -69,6 +69,10 @@ class ProportionResult(ModelView):
     k = property(lambda self: int(self.events.size))
     measure = property(lambda self: _MEASURE[self.transform])
 
+    def _back(self, value: float) -> float:
+        """A value of the transformed scale back on the proportion scale."""
+        return float(back_transform(self.transform, self.n)(np.asarray([value]))[0])
+
     def _study_rows(self):
         """Study rows as metafor's forest(res, transf=...): escalc values and Wald CIs, back-transformed."""
         back = back_transform(self.transform, self.n)
