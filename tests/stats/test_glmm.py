@@ -113,6 +113,14 @@ def test_t_test_uses_k_minus_1_df():
     assert p.ci_low == pytest.approx(special.expit(t.ci_low))
 
 
+@pytest.mark.parametrize("x,n", [([0, 1], [1, 1]), ([0, 3], [3, 3]), ([1, 0], [1, 17])])
+def test_no_fit_when_tau2_is_not_identified(x, n):
+    """0/n beside n/n: the likelihood grows without bound in tau (or is flat); metafor cannot invert the
+    Hessian either. Found by the property tests."""
+    with pytest.raises(ValueError, match="information matrix is singular"):
+        glmm_proportion(x, n)
+
+
 def test_glmm_options_are_checked():
     with pytest.raises(ValueError, match="nAGQ"):
         glmm_proportion([1, 2], [10, 10], nAGQ="many")

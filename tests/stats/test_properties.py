@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 from analysis.stats.meta import crude_proportion, mantel_haenszel, pool_proportions, rma
 from analysis.stats.proportions import CI_METHODS, ci
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# database=None: nothing is written to the work tree (.hypothesis/); failures print their example
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+FEW = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
 
 
 @st.composite
@@ -55,7 +57,7 @@ def test_pooled_proportions_are_invariant_to_study_order(data, rnd, transform):
     assert (a.estimate, a.ci_low, a.ci_high) == pytest.approx((b.estimate, b.ci_low, b.ci_high), rel=1e-7, abs=1e-9)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@FEW
 @given(counts(max_k=4), st.randoms(use_true_random=False))
 def test_glmm_is_invariant_to_study_order(data, rnd):
     x, n = data
@@ -63,9 +65,17 @@ def test_glmm_is_invariant_to_study_order(data, rnd):
         return  # no finite logistic estimate
     perm = list(range(len(x)))
     rnd.shuffle(perm)
-    a = pool_proportions(x, n, transform="glmm", nAGQ=7)
+    try:
+        a = pool_proportions(x, n, transform="glmm", nAGQ=7)
+    except ValueError as err:  # tau^2 not identified: the permuted data must be refused as well
+        assert "information matrix is singular" in str(err)
+        with pytest.raises(ValueError, match="information matrix is singular"):
+            pool_proportions(*permuted(data, perm), transform="glmm", nAGQ=7)
+        return
     b = pool_proportions(*permuted(data, perm), transform="glmm", nAGQ=7)
-    assert (a.estimate, a.ci_low, a.ci_high) == pytest.approx((b.estimate, b.ci_low, b.ci_high), rel=1e-4, abs=1e-6)
+    assert a.model.estimate == pytest.approx(b.model.estimate, abs=1e-5)
+    # se comes from a finite-difference Hessian (step 1e-4, as lme4): agreement to 1e-3, not to the last digit
+    assert (a.model.se, a.ci_low, a.ci_high) == pytest.approx((b.model.se, b.ci_low, b.ci_high), rel=1e-3, abs=1e-6)
 
 
 @SETTINGS
@@ -79,13 +89,17 @@ def test_back_transformed_proportions_stay_in_0_1(data, transform):
     assert ((sf["ci_low"] >= 0) & (sf["ci_high"] <= 1)).all()
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@FEW
 @given(counts(max_k=4))
 def test_glmm_proportions_stay_in_0_1(data):
     x, n = data
     if x.sum() == 0 or x.sum() == n.sum():
         return
-    r = pool_proportions(x, n, transform="glmm", nAGQ=7)
+    try:
+        r = pool_proportions(x, n, transform="glmm", nAGQ=7)
+    except ValueError as err:  # tau^2 not identified (as metafor, which cannot invert the Hessian)
+        assert "information matrix is singular" in str(err)
+        return
     for v in (r.estimate, r.ci_low, r.ci_high, r.pi_low, r.pi_high):
         assert 0.0 <= v <= 1.0
     assert r.ci_low <= r.estimate <= r.ci_high

@@ -16,14 +16,16 @@ two_group(events1, n1, events2, n2, measure="RR", method="REML")
     Per-study RR/OR/RD and their pooling (inverse variance, MH or Peto) -> :class:`TwoGroupResult`.
 mantel_haenszel / peto
     Common-effect pooling of 2x2 tables -> :class:`MHResult`.
-leave_one_out(result), subgroup(result, groups)
-    Refits of any result without each study / within each subgroup.
+leave_one_out(result), subgroup(result, groups, tau2="separate")
+    Refits of any result without each study / within each subgroup, with the test for
+    subgroup differences (a tau^2 per subgroup, or one common tau^2 as metafor's mods model).
 
 Every result follows one protocol (:data:`PROTOCOL`, :mod:`.results`).
 
-Modules: effects (escalc, back-transformations), tau2 (estimators, Q-profile), rma, glmm,
-proportion, mh, twogroup, subgroup, results (the protocol and its frames), text (metafor-style
-printing).
+Modules: effects (escalc, back-transformations), tau2 (estimators, Q-profile), rma, glmm
+(binomial-normal model) with quadrature (adaptive Gauss-Hermite), proportion (pooled and crude
+proportions), mh (Mantel-Haenszel, Peto), twogroup, subgroup with regression (common-tau^2
+subgroup model), results (the protocol and its frames), text (metafor-style printing).
 """
 
 from .effects import MEASURES, TRANSFORMS, back_transform, escalc_2x2, escalc_proportion

@@ -30,6 +30,10 @@ from .tau2 import HeterogeneityCI, from_tau2_bounds
 
 __all__ = ["GLMMResult", "glmm_proportion", "NAGQ_SEQUENCE", "profile_loglik"]
 
+_NO_FIT = ("the binomial-normal model has no maximum-likelihood fit for these data: the information matrix is "
+           "singular (tau^2 is not identified or diverges, e.g. 0/n studies beside n/n ones); use a crude pooled "
+           "count or another model")
+
 #: Node counts tried by ``nAGQ="auto"``, in order.
 NAGQ_SEQUENCE: tuple[int, ...] = (7, 9, 11, 15, 21, 31, 41, 51, 71, 101)
 
@@ -181,14 +185,20 @@ def _fit_ml(x, nn, lconst, nagq: int, pbar: float, ll_fe: float, start,
     # singular fit with theta = 0); keep the boundary when it is at least as likely
     if theta < 1e-3 and ll_fe >= ll - 1e-9:
         beta, theta, ll = math.log(pbar / (1 - pbar)), 0.0, ll_fe
+    if theta > 10.0:  # tau above 10 logits: is the likelihood still rising (separated data)? Checked
+        # with scipy quad, since Gauss-Hermite rules are unreliable that far out
+        near = _profile_at(theta, x, nn, lconst, None, beta)[0]
+        if _profile_at(2.0 * theta, x, nn, lconst, None, beta)[0] >= near - 1e-6:
+            raise ValueError(_NO_FIT)
     # vcov from the finite-difference Hessian of the deviance in (theta, beta) (lme4 deriv12 step 1e-4)
     if theta > 0:
-        H = num_hessian(lambda p: 2.0 * nll([p[1], p[0]]), np.array([theta, beta]), 1e-4)
-        try:
-            V = np.linalg.inv(H / 2.0)
-            se = math.sqrt(V[1, 1]) if V[1, 1] > 0 else float("nan")
-        except np.linalg.LinAlgError:
-            se = float("nan")
+        info = num_hessian(lambda p: 2.0 * nll([p[1], p[0]]), np.array([theta, beta]), 1e-4) / 2.0
+        eig = np.linalg.eigvalsh(info)
+        if not np.all(np.isfinite(eig)) or eig[0] <= 1e-8 * max(1.0, eig[-1]):
+            # metafor stops here too ("Cannot invert the Hessian for the ML model"): tau^2 is not
+            # identified (e.g. only 0/n and n/n studies) or runs off to infinity
+            raise ValueError(_NO_FIT)
+        se = math.sqrt(np.linalg.inv(info)[1, 1])
     else:
         p0 = special.expit(beta)
         se = 1.0 / math.sqrt(float(np.sum(nn * p0 * (1 - p0))))
@@ -327,6 +337,13 @@ def glmm_proportion(events, n, level: float = 0.95, nAGQ: int | str = "auto", me
     GLMMResult
         Estimates on the logit scale; back-transform with scipy.special.expit (or use
         :func:`pool_proportions` with transform="glmm").
+
+    Raises
+    ------
+    ValueError
+        When every study has 0 % (or every study 100 %) events, or there is no finite optimum: the
+        information matrix is singular (tau^2 not identified) or the likelihood still rises when
+        tau (above 10 logits) is doubled (tau^2 diverges, e.g. 0/n beside n/n studies).
 
     References
     ----------
