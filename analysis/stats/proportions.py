@@ -6,8 +6,9 @@ ci(x, n, method="wilson", level=0.95)
     Two-sided confidence interval for x events out of n, vectorised over numpy arrays.
 counts_from_percent(percent, n, decimals=0)
     Every integer count k with 100·k/n equal to a printed percentage at that precision (GRIM-style).
-identify_ci_method(x, n, low, high, decimals=0, level=0.95)
-    Which interval methods reproduce a printed interval (in percent) at the printed precision.
+identify_ci_method(x, n, low, high, decimals=0, level=0.95, percent=None)
+    Which interval methods reproduce a printed interval (in percent) at the printed precision,
+    computed on the count or on the printed, rounded percentage.
 ci_table(x, n, level=0.95, decimals=None)
     Every method's interval for one proportion, in percent, as a polars DataFrame.
 
@@ -83,15 +84,26 @@ def _check_counts(x, n):
 
 
 def _scipy_ci(xa: np.ndarray, na: np.ndarray, method: str, level: float) -> tuple[np.ndarray, np.ndarray]:
-    """Element-wise ``scipy.stats.binomtest(x, n).proportion_ci(level, method)``."""
+    """Element-wise ``scipy.stats.binomtest(x, n).proportion_ci(level, method)`` (whole counts)."""
     lo = np.empty(xa.shape)
     hi = np.empty(xa.shape)
     for idx in np.ndindex(xa.shape):
-        x, n = xa[idx], na[idx]
-        if x != int(x) or n != int(n):
-            raise ValueError(f"{method} interval needs whole counts; got x={x:g}, n={n:g}")
-        r = stats.binomtest(int(x), int(n)).proportion_ci(confidence_level=level, method=_SCIPY[method])
+        r = stats.binomtest(int(xa[idx]), int(na[idx])).proportion_ci(confidence_level=level, method=_SCIPY[method])
         lo[idx], hi[idx] = r.low, r.high
+    return lo, hi
+
+
+def _closed_form(xa: np.ndarray, na: np.ndarray, method: str, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson and Clopper-Pearson for a fractional x (a printed percentage times n), which binomtest refuses."""
+    alpha = 1.0 - level
+    if method == "wilson":
+        z = norm_isf(alpha / 2.0)
+        p, z2 = xa / na, z * z
+        centre = (p + z2 / (2 * na)) / (1 + z2 / na)
+        half = z * np.sqrt(p * (1 - p) / na + z2 / (4 * na * na)) / (1 + z2 / na)
+        return np.where(xa > 0, centre - half, 0.0), np.where(xa < na, centre + half, 1.0)
+    lo = np.where(xa > 0, stats.beta.ppf(alpha / 2, np.maximum(xa, 1e-300), na - xa + 1), 0.0)
+    hi = np.where(xa < na, stats.beta.ppf(1 - alpha / 2, xa + 1, np.maximum(na - xa, 1e-300)), 1.0)
     return lo, hi
 
 
@@ -101,7 +113,8 @@ def ci(x, n, method: str = "wilson", level: float = 0.95):
     Parameters
     ----------
     x, n : int, float or array_like
-        Number of events and number of patients (broadcast against each other).
+        Number of events and number of patients (broadcast against each other). ``x`` may be
+        fractional (a printed percentage times n, see :func:`identify_ci_method`).
     method : {"wilson", "clopper-pearson", "wald", "wald-cc", "agresti-coull", "jeffreys"}
         ``"exact"`` is accepted as an alias of ``"clopper-pearson"``.
     level : float
@@ -120,11 +133,13 @@ def ci(x, n, method: str = "wilson", level: float = 0.95):
     * Wald with continuity correction: :math:`\hat p \pm \{z\sqrt{\hat p(1-\hat p)/n} + 1/(2n)\}`
       (Newcombe 1998, method 2).
     * Wilson score: :math:`\{\hat p + z^2/2n \pm z\sqrt{\hat p(1-\hat p)/n + z^2/4n^2}\}/(1+z^2/n)`
-      (Wilson 1927; R ``prop.test(correct=FALSE)``); scipy ``binomtest(...).proportion_ci("wilson")``.
+      (Wilson 1927; R ``prop.test(correct=FALSE)``); scipy ``binomtest(...).proportion_ci("wilson")``
+      for whole counts, the formula for a fractional x.
     * Agresti-Coull: :math:`\tilde n = n+z^2`, :math:`\tilde p=(x+z^2/2)/\tilde n`,
       :math:`\tilde p \pm z\sqrt{\tilde p(1-\tilde p)/\tilde n}`.
     * Clopper-Pearson (exact): Beta(α/2; x, n−x+1) and Beta(1−α/2; x+1, n−x) quantiles,
-      0 when x = 0 and 1 when x = n (R ``binom.test``); scipy ``proportion_ci("exact")``.
+      0 when x = 0 and 1 when x = n (R ``binom.test``); scipy ``proportion_ci("exact")`` for whole
+      counts, the Beta quantiles themselves for a fractional x.
     * Jeffreys: Beta(α/2 and 1−α/2; x+½, n−x+½) quantiles, with the lower bound set to 0
       when x = 0 and the upper to 1 when x = n (Brown, Cai & DasGupta 2001, section 4.1.2).
 
@@ -143,7 +158,8 @@ def ci(x, n, method: str = "wilson", level: float = 0.95):
     p = xa / na
     with np.errstate(divide="ignore", invalid="ignore"):
         if m in _SCIPY:
-            lo, hi = _scipy_ci(xa, na, m, level)
+            whole = bool(np.all(xa == np.round(xa)) and np.all(na == np.round(na)))
+            lo, hi = (_scipy_ci if whole else _closed_form)(xa, na, m, level)
         elif m in ("wald", "wald-cc"):
             half = z * np.sqrt(p * (1.0 - p) / na)
             if m == "wald-cc":
@@ -218,12 +234,17 @@ def counts_from_percent(percent, n: int, decimals: int = 0) -> list[int]:
     return [k for k in range(lo_k, hi_k + 1) if abs(Fraction(100 * k, n) - pct) <= half]
 
 
-def identify_ci_method(x: int, n: int, low, high, decimals: int = 0, level: float = 0.95) -> list[str]:
-    r"""Interval methods that reproduce a printed confidence interval.
+def identify_ci_method(x: int, n: int, low, high, decimals: int = 0, level: float = 0.95,
+                       percent=None) -> list[str]:
+    r"""Interval methods that reproduce a printed confidence interval, on the count or on the printed percentage.
 
     A method matches when both of its bounds, in percent, lie within
     :math:`0.5\cdot 10^{-d}` (boundary included, plus 1e-9 for floating point) of the printed
     bounds ``low`` and ``high``, i.e. when rounding them to ``decimals`` can give the printed numbers.
+    Each method is first computed on the count x/n. When ``percent`` (the percentage as printed)
+    is given, every method that does not match on the count is also computed on the printed,
+    rounded proportion ``percent/100`` with the same n -- reports often compute the interval from
+    the rounded figure -- and a match is named ``"<method> (on the printed <percent>%)"``.
 
     Parameters
     ----------
@@ -235,16 +256,21 @@ def identify_ci_method(x: int, n: int, low, high, decimals: int = 0, level: floa
         Decimals of the printed bounds.
     level : float
         Confidence level of the printed interval.
+    percent : float or str, optional
+        The printed percentage (e.g. ``88`` for "38 (88%)").
 
     Returns
     -------
     list of str
-        Matching method names in the order of :data:`CI_METHODS` (possibly empty).
+        Matching methods: those on the count in the order of :data:`CI_METHODS`, then those on
+        the printed percentage (possibly empty).
 
     Examples
     --------
     >>> identify_ci_method(34, 43, 66, 92)
     ['wald-cc']
+    >>> identify_ci_method(38, 43, 78, 98, percent=88)  # Zhang 2021, CRS: "38 (88% [78, 98%])"
+    ['wald (on the printed 88%)']
     """
     if low is None or high is None:
         raise ValueError("low and high must be given (printed bounds in percent)")
@@ -252,11 +278,21 @@ def identify_ci_method(x: int, n: int, low, high, decimals: int = 0, level: floa
     if low_f > high_f:
         raise ValueError(f"low ({low}) must not exceed high ({high})")
     tol = 0.5 * 10.0 ** (-int(decimals)) + 1e-9
-    found = []
-    for m in CI_METHODS:
-        lo, hi = ci(x, n, m, level)
-        if abs(100.0 * lo - low_f) <= tol and abs(100.0 * hi - high_f) <= tol:
-            found.append(m)
+
+    def fits(xx) -> list[str]:
+        out = []
+        for m in CI_METHODS:
+            lo, hi = ci(xx, n, m, level)
+            if abs(100.0 * lo - low_f) <= tol and abs(100.0 * hi - high_f) <= tol:
+                out.append(m)
+        return out
+
+    found = fits(x)
+    if percent is not None:
+        pct = _exact_decimal(percent)
+        if not 0 <= pct <= 100:
+            raise ValueError(f"percent must lie in [0, 100]; got {percent}")
+        found += [f"{m} (on the printed {percent}%)" for m in fits(float(pct / 100 * int(n))) if m not in found]
     return found
 
 

@@ -1,5 +1,7 @@
 """leave_one_out (metafor leave1out) and subgroup analyses."""
 
+import math
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -63,3 +65,42 @@ def test_subgroup_bcg(bcg):
     assert "Test for Subgroup Differences" in str(res)
     with pytest.raises(ValueError, match="one group per study"):
         subgroup(rma(yi, vi), alloc[:-1])
+
+
+def test_subgroup_common_tau2_is_metafor_mods_alloc(bcg):
+    """Test for subgroup differences with one tau^2: metafor rma(yi, vi, mods = ~ alloc) QM (pairmat.html)."""
+    c = C["bcg_RR_REML_mods_alloc"]
+    yi, vi = bcg
+    res = subgroup(rma(yi, vi), D["dat.bcg"]["alloc"], by="alloc", tau2="common")
+    gm = res.common
+    printed(gm.tau2, c["tau2"])
+    printed(gm.se_tau2, c["se_tau2"])
+    printed(math.sqrt(gm.tau2), c["tau"])
+    printed(gm.i2, c["I2"], 2)
+    printed(gm.h2, c["H2"], 2)
+    printed(gm.qe, c["QE"])
+    assert gm.qe_df == c["QE_df"]
+    printed(res.q_between, c["QM_alloc"])
+    assert res.q_between_df == c["QM_alloc_df"]
+    printed(res.q_between_pval, c["QM_alloc_pval"])
+    rows = {r["group"]: r for r in res.table.iter_rows(named=True)}
+    for group, ref in c["groups"].items():
+        row = rows[group]
+        for key, want in (("estimate", ref[0]), ("se", ref[1]), ("ci_low", ref[4]), ("ci_high", ref[5])):
+            printed(row[key], want)
+    assert res.tau2_between == "common" and "Test for Subgroup Differences" in str(res)
+
+
+def test_subgroup_common_tau2_on_pooled_proportions_is_back_transformed():
+    x, n = [3, 10, 7, 0, 5, 9], [10, 20, 12, 9, 30, 14]
+    groups = ["a", "a", "a", "b", "b", "b"]
+    res = pool_proportions(x, n, transform="logit")
+    sg = subgroup(res, groups, tau2="common")
+    direct = subgroup(rma(res.yi, res.vi), groups, tau2="common")
+    assert sg.q_between == pytest.approx(direct.q_between)
+    expit = lambda v: 1 / (1 + math.exp(-v))  # noqa: E731
+    for a, b in zip(sg.table.iter_rows(named=True), direct.table.iter_rows(named=True)):
+        assert a["estimate"] == pytest.approx(expit(b["estimate"]))
+        assert a["ci_low"] == pytest.approx(expit(b["ci_low"]))
+    with pytest.raises(ValueError, match="inverse-variance"):
+        subgroup(pool_proportions(x, n, transform="glmm", nAGQ=7), groups, tau2="common")

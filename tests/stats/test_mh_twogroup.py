@@ -113,3 +113,13 @@ def test_nielweise_or_drop00():
 def test_two_group_zero_cells_rd():
     g = two_group([0, 2], [7, 7], [3, 2], [7, 7], "RD", method="DL")
     assert g.model.k == 2
+
+
+def test_tarone_is_nan_when_a_fitted_cell_is_empty():
+    """Found by the property tests: a fitted table with an empty cell makes Tarone's statistic NaN
+    (R's max(0, NaN)), not a crash; the MH OR itself is unaffected."""
+    r = mantel_haenszel([3, 2], [10, 4], [1, 4], [10, 4], "OR")
+    assert np.isnan(r.tarone) and np.isfinite(r.exp_estimate)
+    a, b, c, d = np.array([3, 2]), np.array([7, 2]), np.array([1, 4]), np.array([9, 0])
+    N = a + b + c + d
+    assert r.exp_estimate == pytest.approx(np.sum(a * d / N) / np.sum(b * c / N), rel=1e-12)

@@ -171,3 +171,42 @@ def test_ci_table():
     lo, hi = ci(34, 43, "wilson")
     w = t.filter(t["method"] == "wilson").row(0, named=True)
     assert w["ci_low"] == pytest.approx(100 * lo) and w["ci_high"] == pytest.approx(100 * hi)
+
+
+# ---- the printed, rounded percentage (issue 15) --------------------------------------------
+
+
+@pytest.mark.parametrize("outcome", ["complete_remission", "icans", "crs"])
+def test_identification_also_on_the_printed_percentage(outcome):
+    """Zhang 2021 prints "CRS occurred in 38 (88% [78, 98%])" with n = 43: (78, 98) is the plain
+    Wald interval of p = 0.88, not of 38/43 (79-98). Issue 15; the other two are found on the count."""
+    rep = SEED["zhang2021"]
+    o = rep[outcome]
+    low, high = o["ci_percent"]
+    found = identify_ci_method(o["x"], rep["n"], low, high, decimals=o["decimals"], percent=o["percent"])
+    expected = {"complete_remission": ["wald-cc"], "icans": ["wald-cc"], "crs": ["wald (on the printed 88%)"]}
+    assert found == expected[outcome]
+    assert found[: len(o["expected_methods"])] == o["expected_methods"]
+
+
+def test_wald_on_the_rounded_88_percent():
+    z = stats.norm.ppf(0.975)
+    half = z * math.sqrt(0.88 * 0.12 / 43)
+    assert (round(100 * (0.88 - half)), round(100 * (0.88 + half))) == (78, 98)
+    lo, hi = ci(0.88 * 43, 43, "wald")
+    assert lo == pytest.approx(0.88 - half) and hi == pytest.approx(0.88 + half)
+    # on the count the Wald interval prints 79-98, not the reported 78-98
+    lo, hi = ci(38, 43, "wald")
+    assert (round(100 * lo), round(100 * hi)) == (79, 98)
+
+
+def test_fractional_counts_use_the_closed_forms():
+    x, n = 37.84, 43
+    lo, hi = ci(x, n, "clopper-pearson")
+    assert lo == pytest.approx(stats.beta.ppf(0.025, x, n - x + 1)) and hi == pytest.approx(stats.beta.ppf(0.975, x + 1, n - x))
+    wlo, whi = ci(x, n, "wilson")
+    p, z = x / n, stats.norm.ppf(0.975)
+    for b in (wlo, whi):  # score-test inversion, as for whole counts
+        assert abs(p - b) / math.sqrt(b * (1 - b) / n) == pytest.approx(z, rel=1e-10)
+    # whole counts still go through scipy and agree with the closed forms
+    assert ci(38, 43, "wilson") == pytest.approx(ci(38.0 + 1e-13, 43, "wilson"), abs=1e-9)

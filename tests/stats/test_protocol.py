@@ -7,8 +7,8 @@ import polars as pl
 import pytest
 from scipy import special, stats
 
-from analysis.stats.meta import (PROTOCOL, glmm_proportion, mantel_haenszel, peto, pool_proportions, rma, subgroup,
-                                 two_group)
+from analysis.stats.meta import (PROTOCOL, crude_proportion, glmm_proportion, mantel_haenszel, peto, pool_proportions,
+                                 rma, subgroup, two_group)
 from refdata import bcg_tables
 
 X, N = [3, 10, 7, 0, 5], [10, 20, 12, 9, 30]
@@ -21,6 +21,7 @@ def fits():
     for t in ("logit", "raw", "ft", "arcsine", "glmm"):
         yield f"proportions {t}", pool_proportions(X, N, transform=t)
     yield "glmm", glmm_proportion(X, N)
+    yield "crude", crude_proportion(X, N)
     yield "MH", mantel_haenszel(a, n1, c, n2, "RR")
     yield "Peto", peto(a, n1, c, n2)
     yield "two_group", two_group(a, n1, c, n2, "OR")

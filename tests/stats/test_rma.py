@@ -371,3 +371,16 @@ def test_ci_properties_are_lazy_and_cached(bcg):
     assert (lo, hi) == r.confint().i2[1:]
     assert (r.tau2_low, r.tau2_high) == r.confint().tau2[1:] and len(r._cache) == 1
     assert r.confint() is r.confint()
+
+
+def test_oscillating_fisher_scoring_falls_back_to_direct_maximisation():
+    """Found by the property tests: REML Fisher scoring oscillates here (metafor stops with an error);
+    the fallback lands on the maximum of the REML likelihood, checked on a fine grid."""
+    from analysis.stats.meta.tau2 import loglik
+
+    y, v = np.array([0.0, 0, 1, 1, 1, 1]), np.array([1, 0.125, 1, 1, 1, 1])
+    with pytest.warns(UserWarning, match="did not converge"):
+        r = rma(y, v)
+    grid = np.linspace(0, 0.05, 50001)
+    best = grid[int(np.argmax([loglik(y, v, t, "REML") for t in grid]))]
+    assert r.tau2 == pytest.approx(best, abs=2e-6)

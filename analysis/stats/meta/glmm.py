@@ -2,43 +2,60 @@ r"""The binomial-normal model for single proportions (metafor ``rma.glmm(measure
 
 Model (Stijnen, Hamza & Ozdemir 2010): :math:`x_i \sim \mathrm{Bin}(n_i, p_i)`,
 :math:`\mathrm{logit}\,p_i = \mu + \theta u_i`, :math:`u_i\sim N(0,1)`, :math:`\tau^2=\theta^2`,
-fitted by maximum likelihood with adaptive Gauss-Hermite quadrature (lme4 ``glmer``, which
-metafor calls with nAGQ = 7). Hand-written: statsmodels' ``BinomialBayesMixedGLM`` is a
-variational Bayes fit, not the ML fit metafor reports, and no Python library integrates the
-random intercept by adaptive quadrature.
+fitted by maximum likelihood with adaptive Gauss-Hermite quadrature (:mod:`.quadrature`; lme4
+``glmer``, which metafor calls with nAGQ = 7). Hand-written: statsmodels'
+``BinomialBayesMixedGLM`` is a variational Bayes fit, not the ML fit metafor reports, and no
+Python library integrates the random intercept by adaptive quadrature.
+
+Small-k additions (issue 15): ``nAGQ="auto"`` raises the number of nodes until the maximised
+log-likelihood settles (7 nodes can be off by several percentage points on sparse data);
+``test="t"`` gives metafor's t-based interval; the profile-likelihood CI of tau^2 (and the I^2
+interval it implies) inverts the likelihood-ratio statistic against chi^2_1.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import optimize, special, stats
 
-from .._util import check_counts, check_level, dot, norm_isf
+from .._util import check_counts, check_level, dot, norm_isf, t_isf, t_sf
 from .effects import escalc_proportion
+from .quadrature import agq_loglik, binom_loglik_const, gh_rule, newton_polish, num_hessian, quad_loglik
 from .results import Fit
+from .tau2 import HeterogeneityCI, from_tau2_bounds
 
-__all__ = ["GLMMResult", "glmm_proportion", "agq_loglik", "gh_rule", "binom_loglik_const"]
+__all__ = ["GLMMResult", "glmm_proportion", "NAGQ_SEQUENCE", "profile_loglik"]
+
+_NO_FIT = ("the binomial-normal model has no maximum-likelihood fit for these data: the information matrix is "
+           "singular (tau^2 is not identified or diverges, e.g. 0/n studies beside n/n ones); use a crude pooled "
+           "count or another model")
+
+#: Node counts tried by ``nAGQ="auto"``, in order.
+NAGQ_SEQUENCE: tuple[int, ...] = (7, 9, 11, 15, 21, 31, 41, 51, 71, 101)
 
 
 @dataclass(eq=False)
 class GLMMResult(Fit):
     r"""Random-intercept logistic model for proportions (metafor rma.glmm(measure="PLO"), lme4 glmer).
 
-    Protocol attributes on the logit scale: ``k``, ``estimate``, ``se``, ``zval``, ``pval``,
-    ``ci_low``, ``ci_high``, ``pi_low``, ``pi_high`` (estimate ± z sqrt(se^2 + tau^2)),
-    ``level``, ``method`` (e.g. "ML (GLMM, nAGQ=7)"), ``measure`` ("PLO"), ``tau2`` (0 for the
-    common-effect model, as metafor), ``i2``, ``h2`` (from tau^2 and the typical variance of
+    Protocol attributes on the logit scale: ``k``, ``estimate``, ``se``, ``zval`` (a t statistic
+    under test="t"), ``pval``, ``ci_low``, ``ci_high``, ``pi_low``, ``pi_high`` (estimate ± c
+    sqrt(se^2 + tau^2), c from N(0,1) or t_{k-1}), ``level``, ``method`` (e.g. "ML (GLMM,
+    nAGQ=21)"), ``measure`` ("PLO"), ``tau2`` (0 for the common-effect model, as metafor),
+    ``tau2_low``/``tau2_high`` (profile likelihood; None for the common-effect model), ``i2``,
+    ``i2_low``, ``i2_high``, ``h2`` (from tau^2 and the typical within-study variance ``vt`` of
     the escalc PLO variances, as metafor), ``q``/``q_df``/``q_pval`` (metafor's Wald test for
     heterogeneity, "Wld"); ``weights`` is None (metafor defines no weights for rma.glmm);
-    ``tau2_low``/``tau2_high``/``i2_low``/``i2_high``/``hk_low``/``hk_high`` are None.
+    ``hk_low``/``hk_high`` are None (Hartung-Knapp is for rma).
 
-    Other attributes: ``q_lrt``, ``q_lrt_pval`` (likelihood-ratio test for heterogeneity),
-    ``loglik``, ``nAGQ``, ``random`` (False for the common-effect model), ``events``, ``n``.
+    Other attributes: ``test`` ("z" or "t"), ``ddf``, ``q_lrt``, ``q_lrt_pval`` (likelihood-ratio
+    test for heterogeneity), ``loglik``, ``nAGQ`` (nodes used), ``nagq_path`` ((nodes, loglik)
+    of every fit tried by nAGQ="auto"), ``random`` (False for the common-effect model),
+    ``events``, ``n``, ``vt``.
     """
 
     random: bool
@@ -56,16 +73,44 @@ class GLMMResult(Fit):
     loglik: float
     events: np.ndarray = field(repr=False)
     n: np.ndarray = field(repr=False)
+    vt: float = float("nan")
+    test: str = "z"
+    ddf: int | None = None
+    nagq_path: tuple = ()
     _labels: list[str] | None = field(repr=False, default=None)
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
     measure: str = "PLO"
     weights = None
-    tau2_low = tau2_high = i2_low = i2_high = hk_low = hk_high = None
-    ddf = None
+    hk_low = hk_high = None
     _pooled_label = "GLMM"
 
     @property
     def tau(self) -> float:
         return math.sqrt(self.tau2)
+
+    def confint(self, level: float | None = None) -> HeterogeneityCI:
+        """Profile-likelihood CI of tau^2 (and tau, I^2, H^2) at ``level`` (default: the model's); cached.
+
+        See :func:`profile_tau2_ci`.
+        """
+        if not self.random:
+            raise ValueError("the common-effect model has no tau^2 (method='FE')")
+        lvl = self.level if level is None else check_level(level)
+        if lvl not in self._cache:
+            lb, ub, high_sign = profile_tau2_ci(self, lvl)
+            self._cache[lvl] = from_tau2_bounds(self.tau2, self.i2, self.h2, self.vt, lb, ub, lvl,
+                                                "profile likelihood", high_sign=high_sign)
+        return self._cache[lvl]
+
+    def _het_ci(self, name: str, j: int) -> float | None:
+        if not self.random or self.k < 2:
+            return None
+        return getattr(self.confint(), name)[j]
+
+    tau2_low = property(lambda self: self._het_ci("tau2", 1), doc="Lower profile-likelihood bound of tau^2.")
+    tau2_high = property(lambda self: self._het_ci("tau2", 2), doc="Upper profile-likelihood bound of tau^2.")
+    i2_low = property(lambda self: self._het_ci("i2", 1), doc="I^2 (percent) at the lower bound of tau^2.")
+    i2_high = property(lambda self: self._het_ci("i2", 2), doc="I^2 (percent) at the upper bound of tau^2.")
 
     def _study_rows(self):
         yi, vi = escalc_proportion(self.events, self.n, "logit")
@@ -73,126 +118,18 @@ class GLMMResult(Fit):
         return yi, yi - z * np.sqrt(vi), yi + z * np.sqrt(vi)
 
     def _refit(self, keep: np.ndarray) -> GLMMResult:
-        return glmm_proportion(self.events[keep], self.n[keep], level=self.level, nAGQ=self.nAGQ,
-                               method="ML" if self.random else "FE",
+        return glmm_proportion(self.events[keep], self.n[keep], level=self.level, nAGQ=self._nagq_option,
+                               method="ML" if self.random else "FE", test=self.test,
                                labels=[lab for lab, k in zip(self.labels, keep) if k])
+
+    @property
+    def _nagq_option(self):
+        return "auto" if len(self.nagq_path) > 1 or self.method.endswith("adaptive)") else self.nAGQ
 
     def __str__(self) -> str:
         from .text import glmm_text
 
         return glmm_text(self)
-
-
-def gh_rule(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Gauss-Hermite nodes/weights for the N(0,1) density (lme4 GHrule): sum w_k h(z_k) ~ E h(Z)."""
-    z, w = np.polynomial.hermite_e.hermegauss(n)
-    return z, w / math.sqrt(2 * math.pi)
-
-
-def binom_loglik_const(x: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """log binomial coefficients log C(n, x)."""
-    return special.gammaln(n + 1) - special.gammaln(x + 1) - special.gammaln(n - x + 1)
-
-
-def _modes(beta: float, theta: float, x, n, cache: dict | None) -> np.ndarray:
-    """Conditional modes of u_i: roots of g'(u) = theta (x - n p(u)) - u (safeguarded Newton)."""
-    # g' is strictly decreasing with its root in [theta (x - n), theta x]; bisection whenever
-    # Newton leaves the bracket
-    lo = theta * (x - n) - 1e-12
-    hi = theta * x + 1e-12
-    if theta < 0:
-        lo, hi = theta * x - 1e-12, theta * (x - n) + 1e-12
-    u0 = cache.get("u") if cache is not None else None
-    u = np.clip(u0 if u0 is not None else np.zeros_like(x), lo, hi)
-    for _ in range(200):
-        p = special.expit(beta + theta * u)
-        g1 = theta * (x - n * p) - u
-        g2 = -(theta * theta) * n * p * (1 - p) - 1.0
-        pos = g1 > 0
-        lo = np.where(pos, u, lo)
-        hi = np.where(pos, hi, u)
-        un = u - g1 / g2
-        bad = (un <= lo) | (un >= hi)
-        un = np.where(bad, 0.5 * (lo + hi), un)
-        done = np.max(np.abs(un - u)) < 1e-11
-        u = un
-        if done:
-            break
-    if cache is not None:
-        cache["u"] = u
-    return u
-
-
-def agq_loglik(beta: float, theta: float, x, n, lconst, z, wz, cache: dict | None = None, per_study: bool = False):
-    r"""Marginal log-likelihood of the random-intercept logistic model by adaptive GH quadrature.
-
-    For study i with u ~ N(0,1) and logit p = beta + theta u, g(u) = log f(x_i|u) - u^2/2; at the
-    conditional mode û with scale s = (-g''(û))^{-1/2}:
-    :math:`L_i \approx s\sum_k w_k \exp\{z_k^2/2 + g(\hat u + s z_k)\}` (Liu & Pierce 1994;
-    lme4 glmer nAGQ > 1). ``cache`` (optional dict) warm-starts the modes from the previous call;
-    ``per_study=True`` returns the vector of per-study log-likelihoods.
-    """
-    u = _modes(beta, theta, x, n, cache)
-    p = special.expit(beta + theta * u)
-    s = 1.0 / np.sqrt(theta * theta * n * p * (1 - p) + 1.0)
-    uu = u[:, None] + s[:, None] * z[None, :]
-    et = beta + theta * uu
-    # log f = x*eta - n*log(1+exp(eta)) = x*log p + m*log(1-p)
-    lf = x[:, None] * et - n[:, None] * np.logaddexp(0.0, et)
-    g = lf - 0.5 * uu * uu + 0.5 * z[None, :] ** 2
-    li = np.log(s) + special.logsumexp(g, axis=1, b=wz[None, :]) + lconst
-    return li if per_study else float(np.sum(li))
-
-
-def num_hessian(f: Callable[[np.ndarray], float], x0: np.ndarray, h: float) -> np.ndarray:
-    """Central finite-difference Hessian (as lme4's deriv12 with delta=1e-4)."""
-    d = x0.size
-    H = np.empty((d, d))
-    f0 = f(x0)
-    for i in range(d):
-        ei = np.zeros(d)
-        ei[i] = h
-        H[i, i] = (f(x0 + ei) - 2 * f0 + f(x0 - ei)) / (h * h)
-        for j in range(i + 1, d):
-            ej = np.zeros(d)
-            ej[j] = h
-            H[i, j] = H[j, i] = (f(x0 + ei + ej) - f(x0 + ei - ej) - f(x0 - ei + ej) + f(x0 - ei - ej)) / (4 * h * h)
-    return H
-
-
-def newton_polish(f: Callable[[np.ndarray], float], x0: np.ndarray, maxit: int = 50) -> tuple[np.ndarray, float]:
-    """Newton iterations with finite-difference derivatives and step halving (minimises f)."""
-    x = np.array(x0, dtype=float)
-    fx = f(x)
-    d = x.size
-    for _ in range(maxit):
-        g = np.empty(d)
-        for i in range(d):
-            h = 1e-6 * max(1.0, abs(x[i]))
-            e = np.zeros(d)
-            e[i] = h
-            g[i] = (f(x + e) - f(x - e)) / (2 * h)
-        H = num_hessian(f, x, 1e-4)
-        try:
-            step = np.linalg.solve(H, g)
-            if not np.all(np.isfinite(step)) or float(g @ step) <= 0:  # not a descent direction
-                raise np.linalg.LinAlgError
-        except np.linalg.LinAlgError:
-            step = g / max(1.0, float(np.max(np.abs(np.diag(H)))))
-        t = 1.0
-        while t > 1e-10:
-            xn = x - t * step
-            fn = f(xn)
-            if fn <= fx:
-                break
-            t /= 2
-        else:
-            break
-        done = float(np.max(np.abs(xn - x))) < 1e-10
-        x, fx = xn, fn
-        if done:
-            break
-    return x, fx
 
 
 def _heterogeneity_tests(x, nn, lconst) -> tuple[float, float, float, float, float]:
@@ -212,62 +149,173 @@ def _heterogeneity_tests(x, nn, lconst) -> tuple[float, float, float, float, flo
     return ll_fe, ll_sat, q_w, max(0.0, -2.0 * (ll_fe - ll_sat)), float(pbar)
 
 
-def _fit_ml(x, nn, lconst, nagq: int, pbar: float, ll_fe: float) -> tuple[float, float, float, float]:
-    """ML fit by adaptive quadrature: (beta, theta, loglik, se of beta)."""
-    k = x.size
+def _start(x, nn, pbar: float) -> tuple[float, float]:
+    """Starting values: the DL fit on the logit scale (theta at least 0.1)."""
+    from .rma import rma
+
+    if x.size < 2:
+        return math.log(pbar / (1 - pbar)), 0.1
+    yi0, vi0 = escalc_proportion(x, nn, "logit")
+    fit = rma(yi0, vi0, method="DL")
+    return fit.estimate, max(math.sqrt(fit.tau2), 0.1)
+
+
+def _fit_ml(x, nn, lconst, nagq: int, pbar: float, ll_fe: float, start,
+            warm: bool = False) -> tuple[float, float, float, float]:
+    """ML fit by adaptive quadrature with ``nagq`` nodes: (beta, theta, loglik, se of beta).
+
+    BFGS from ``start``, then Newton polishing; ``warm=True`` (``start`` is the optimum of a fit
+    with fewer nodes) goes straight to the Newton steps.
+    """
     z, wz = gh_rule(int(nagq))
     cache: dict = {}
 
     def nll(par):
         return -agq_loglik(par[0], par[1], x, nn, lconst, z, wz, cache)
 
-    from .rma import rma  # DL fit on the logit scale gives the starting values
-
-    yi0, vi0 = escalc_proportion(x, nn, "logit")
-    start_fit = rma(yi0, vi0, method="DL") if k > 1 else None
-    b0 = start_fit.estimate if start_fit else math.log(pbar / (1 - pbar))
-    t0 = max(math.sqrt(start_fit.tau2), 0.1) if start_fit else 0.1
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        opt = optimize.minimize(nll, np.array((b0, t0)), method="BFGS", options={"gtol": 1e-8, "maxiter": 500})
-    par, _ = newton_polish(nll, np.asarray(opt.x, dtype=float))
+    x0 = np.array(start, dtype=float)
+    if not warm:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            x0 = optimize.minimize(nll, x0, method="BFGS", options={"gtol": 1e-8, "maxiter": 500}).x
+    par, _ = newton_polish(nll, np.asarray(x0, dtype=float))
     beta, theta = float(par[0]), abs(float(par[1]))
     ll = -nll([beta, theta])
     # boundary: at theta = 0 the model is the common-effect logistic model (lme4 reports a
     # singular fit with theta = 0); keep the boundary when it is at least as likely
     if theta < 1e-3 and ll_fe >= ll - 1e-9:
         beta, theta, ll = math.log(pbar / (1 - pbar)), 0.0, ll_fe
+    if theta > 10.0:  # tau above 10 logits: is the likelihood still rising (separated data)? Checked
+        # with scipy quad, since Gauss-Hermite rules are unreliable that far out
+        near = _profile_at(theta, x, nn, lconst, None, beta)[0]
+        if _profile_at(2.0 * theta, x, nn, lconst, None, beta)[0] >= near - 1e-6:
+            raise ValueError(_NO_FIT)
     # vcov from the finite-difference Hessian of the deviance in (theta, beta) (lme4 deriv12 step 1e-4)
     if theta > 0:
-        H = num_hessian(lambda p: 2.0 * nll([p[1], p[0]]), np.array([theta, beta]), 1e-4)
-        try:
-            V = np.linalg.inv(H / 2.0)
-            se = math.sqrt(V[1, 1]) if V[1, 1] > 0 else float("nan")
-        except np.linalg.LinAlgError:
-            se = float("nan")
+        info = num_hessian(lambda p: 2.0 * nll([p[1], p[0]]), np.array([theta, beta]), 1e-4) / 2.0
+        eig = np.linalg.eigvalsh(info)
+        if not np.all(np.isfinite(eig)) or eig[0] <= 1e-8 * max(1.0, eig[-1]):
+            # metafor stops here too ("Cannot invert the Hessian for the ML model"): tau^2 is not
+            # identified (e.g. only 0/n and n/n studies) or runs off to infinity
+            raise ValueError(_NO_FIT)
+        se = math.sqrt(np.linalg.inv(info)[1, 1])
     else:
         p0 = special.expit(beta)
         se = 1.0 / math.sqrt(float(np.sum(nn * p0 * (1 - p0))))
     return beta, theta, ll, se
 
 
-def glmm_proportion(events, n, level: float = 0.95, nAGQ: int = 7, method: str = "ML", labels=None) -> GLMMResult:
+def _fit_adaptive(x, nn, lconst, pbar, ll_fe, tol: float, max_nagq: int):
+    """Raise the node count along :data:`NAGQ_SEQUENCE` until |delta max loglik| < tol.
+
+    Returns (nodes, (beta, theta, loglik, se), path) where path lists (nodes, loglik) of each fit.
+    """
+    seq = [q for q in NAGQ_SEQUENCE if q <= max_nagq] or [int(max_nagq)]
+    start = _start(x, nn, pbar)
+    path, prev = [], None
+    for q in seq:
+        fit = _fit_ml(x, nn, lconst, q, pbar, ll_fe, start, warm=prev is not None)
+        path.append((q, fit[2]))
+        if prev is not None and abs(fit[2] - prev[2]) < tol:
+            return q, fit, tuple(path)
+        prev, start = fit, (fit[0], max(fit[1], 0.1))
+    warnings.warn(f"GLMM log-likelihood did not settle to {tol:g} by nAGQ = {seq[-1]}; using nAGQ = {seq[-1]}",
+                  stacklevel=3)
+    return seq[-1], prev, tuple(path)
+
+
+def _profile_at(theta: float, x, nn, lconst, nagq: int | None, beta0: float) -> tuple[float, float]:
+    """(max over mu of the log-likelihood at tau = theta, the maximising mu); ``nagq=None`` uses quad."""
+    if nagq is None:
+        f = lambda b: -quad_loglik(b, theta, x, nn, lconst)  # noqa: E731
+        width = 5.0 + 3.0 * theta
+        opt = optimize.minimize_scalar(f, bounds=(beta0 - width, beta0 + width), method="bounded",
+                                       options={"xatol": 1e-8})
+        return -float(opt.fun), float(opt.x)
+    z, wz = gh_rule(nagq)
+    cache: dict = {}
+    opt = optimize.minimize_scalar(lambda b: -agq_loglik(b, theta, x, nn, lconst, z, wz, cache),
+                                   bracket=(beta0 - 1.0, beta0 + 1.0), tol=1e-10)
+    return -float(opt.fun), float(opt.x)
+
+
+def profile_loglik(res: GLMMResult, theta: float, tol: float = 1e-8) -> float:
+    """max over mu of the log-likelihood at tau = theta; exact (binomial) at theta = 0.
+
+    The nodes are raised from the fit's along :data:`NAGQ_SEQUENCE` until the profiled value
+    settles (|change| < ``tol``): a tau far from the estimate can need more nodes than the fit
+    did. Where 101 nodes do not settle (very large tau with sparse studies), the integral is
+    taken by :func:`scipy.integrate.quad` instead (:func:`~.quadrature.quad_loglik`).
+    """
+    x, nn = res.events, res.n
+    lconst = binom_loglik_const(x, nn)
+    if theta <= 0:
+        return _heterogeneity_tests(x, nn, lconst)[0]
+    prev, beta = None, res.estimate
+    for q in [res.nAGQ] + [q for q in NAGQ_SEQUENCE if q > res.nAGQ]:
+        val, beta = _profile_at(theta, x, nn, lconst, q, beta)
+        if prev is not None and abs(val - prev) < tol:
+            return val
+        prev = val
+    return _profile_at(theta, x, nn, lconst, None, res.estimate)[0]
+
+
+def profile_tau2_ci(res: GLMMResult, level: float) -> tuple[float, float, str]:
+    r"""Profile-likelihood bounds of tau^2: :math:`2\{\ell(\hat\mu,\hat\tau)-\max_\mu\ell(\mu,\tau)\} = \chi^2_{1;level}`.
+
+    The lower bound is 0 when the statistic at tau = 0 does not reach the critical value (in
+    particular when tau^2-hat = 0). The upper bound is searched by doubling tau up to 1000 (then
+    reported as that bound with ``high_sign=">"``) and refined by Brent's method (tol 1e-10 on tau).
+    Returns (lower, upper, high_sign).
+    """
+    crit = float(stats.chi2.ppf(level, 1))
+    theta_hat = math.sqrt(res.tau2)
+
+    def excess(theta: float) -> float:
+        return 2.0 * (res.loglik - profile_loglik(res, theta)) - crit
+
+    lower = 0.0
+    if theta_hat > 0 and excess(0.0) > 0:
+        lower = optimize.brentq(excess, 0.0, theta_hat, xtol=1e-10)
+    hi = max(2.0 * theta_hat, 0.5)
+    while excess(hi) < 0:
+        if hi >= 1000.0:
+            return lower**2, hi**2, ">"
+        hi *= 2.0
+    upper = optimize.brentq(excess, theta_hat, hi, xtol=1e-10)
+    return lower**2, upper**2, ""
+
+
+def glmm_proportion(events, n, level: float = 0.95, nAGQ: int | str = "auto", method: str = "ML", test: str = "z",
+                    labels=None, tol: float = 1e-8, max_nagq: int = 101) -> GLMMResult:
     r"""Random-intercept logistic model for single proportions, as metafor ``rma.glmm(measure="PLO")``.
 
     Model: :math:`x_i \sim \mathrm{Bin}(n_i, p_i)`, :math:`\mathrm{logit}\,p_i = \mu + \theta u_i`,
     :math:`u_i\sim N(0,1)`, :math:`\tau^2=\theta^2`, fitted by maximum likelihood with adaptive
-    Gauss-Hermite quadrature (nAGQ = 7 as metafor's default for lme4::glmer). Studies with 0 % or
-    100 % events enter without correction. The standard error of mu comes from the inverse of the
-    numerical Hessian of the deviance in (theta, mu) as lme4's vcov.merMod (use.hessian=TRUE).
-    ``method="FE"`` fits the common-effect logistic model (metafor method="EE").
+    Gauss-Hermite quadrature. Studies with 0 % or 100 % events enter without correction. The
+    standard error of mu comes from the inverse of the numerical Hessian of the deviance in
+    (theta, mu) as lme4's vcov.merMod (use.hessian=TRUE). ``method="FE"`` fits the
+    common-effect logistic model (metafor method="EE").
+
+    Quadrature nodes: ``nAGQ="auto"`` (default) fits with 7, 9, 11, 15, 21, ... nodes
+    (:data:`NAGQ_SEQUENCE`, up to ``max_nagq``), each fit started from the previous optimum,
+    and stops at the first node count whose maximised log-likelihood differs from the previous
+    one by less than ``tol``; the count used is in ``method`` ("ML (GLMM, nAGQ=21, adaptive)")
+    and ``nAGQ``. An integer gives that many nodes, as lme4 (metafor's default is 7, which
+    reproduces metafor's printed values; on sparse series it can be off by several points).
+
+    Tests: ``test="z"`` (default) or ``test="t"`` (metafor rma.glmm test="t": t distribution
+    with k - 1 degrees of freedom for the p-value, CI and prediction interval).
 
     The heterogeneity tests are metafor's: Wald test of the study effects of the saturated logistic
     model (computed from the studies with 0 < x < n, where the saturated fit is finite) and the
     likelihood ratio test of the common-effect vs the saturated model, both on k - 1 df.
     I^2/H^2 use tau^2 and the typical within-study variance
     :math:`v_t = (k-1)/(\sum w_i - \sum w_i^2/\sum w_i)`, :math:`w_i = 1/v_i`, of the escalc PLO
-    variances with 1/2 added to 0 %/100 % studies (metafor R/rma.glmm.r, "calculation of I^2 and
-    H^2", i2def="1", with vi from escalc(measure="PLO", add=1/2, to="only0")).
+    variances with 1/2 added to 0 %/100 % studies (metafor 5.1-12, R/rma.glmm.r, "calculation of
+    I^2 and H^2": ``vt <- (k.yi-p) / .tr(P)`` with ``vi`` from ``escalc(measure="PLO", add=1/2,
+    to="only0")``, i2def="1"). The profile-likelihood CI of tau^2 (:meth:`GLMMResult.confint`,
+    ``tau2_low``/``tau2_high``) is this package's addition: metafor has no confint for rma.glmm.
 
     Parameters
     ----------
@@ -275,17 +323,27 @@ def glmm_proportion(events, n, level: float = 0.95, nAGQ: int = 7, method: str =
         Events and patients per study.
     level : float
         Confidence level.
-    nAGQ : int
-        Number of adaptive Gauss-Hermite quadrature points (7 = metafor/lme4 default here).
+    nAGQ : int or "auto"
+        Number of adaptive Gauss-Hermite quadrature points, or "auto" (see above).
     method : {"ML", "FE"}
+    test : {"z", "t"}
     labels : sequence, optional
         Study labels.
+    tol, max_nagq :
+        Convergence tolerance on the maximised log-likelihood and largest node count for "auto".
 
     Returns
     -------
     GLMMResult
         Estimates on the logit scale; back-transform with scipy.special.expit (or use
         :func:`pool_proportions` with transform="glmm").
+
+    Raises
+    ------
+    ValueError
+        When every study has 0 % (or every study 100 %) events, or there is no finite optimum: the
+        information matrix is singular (tau^2 not identified) or the likelihood still rises when
+        tau (above 10 logits) is doubled (tau^2 diverges, e.g. 0/n beside n/n studies).
 
     References
     ----------
@@ -300,6 +358,12 @@ def glmm_proportion(events, n, level: float = 0.95, nAGQ: int = 7, method: str =
         meth = "FE"
     if meth not in ("ML", "FE"):
         raise ValueError("method must be 'ML' (random effects) or 'FE'")
+    tst = str(test).lower()
+    if tst not in ("z", "t"):
+        raise ValueError("test must be 'z' or 't'")
+    auto = isinstance(nAGQ, str)
+    if auto and nAGQ != "auto" or (not auto and int(nAGQ) < 1):
+        raise ValueError(f"nAGQ must be a positive integer or 'auto'; got {nAGQ!r}")
     k = x.size
     labs = None if labels is None else [str(s) for s in labels]
     lconst = binom_loglik_const(x, nn)
@@ -307,26 +371,37 @@ def glmm_proportion(events, n, level: float = 0.95, nAGQ: int = 7, method: str =
     q_df = k - 1
     if pbar <= 0 or pbar >= 1:
         raise ValueError("all studies have 0 % (or all 100 %) events: the logistic model has no finite estimate")
+    path: tuple = ()
     if meth == "FE":
+        nodes = 7 if auto else int(nAGQ)
         beta = math.log(pbar / (1 - pbar))
         se = math.sqrt(1.0 / x.sum() + 1.0 / (nn - x).sum())
         tau2, ll = 0.0, ll_fe
+        label = "FE (logistic)"
     else:
-        beta, theta, ll, se = _fit_ml(x, nn, lconst, nAGQ, pbar, ll_fe)
+        if auto:
+            nodes, (beta, theta, ll, se), path = _fit_adaptive(x, nn, lconst, pbar, ll_fe, tol, max_nagq)
+        else:
+            nodes = int(nAGQ)
+            beta, theta, ll, se = _fit_ml(x, nn, lconst, nodes, pbar, ll_fe, _start(x, nn, pbar))
         tau2 = theta * theta
-    zcrit = norm_isf((1.0 - lvl) / 2)
+        label = f"ML (GLMM, nAGQ={nodes}{', adaptive' if auto else ''})"
+    ddf = k - 1 if tst == "t" else None
+    if ddf is not None and ddf < 1:
+        raise ValueError("test='t' needs k >= 2 studies")
+    crit = t_isf((1.0 - lvl) / 2, ddf) if ddf else norm_isf((1.0 - lvl) / 2)
     stat = beta / se
+    pval = 2 * t_sf(abs(stat), ddf) if ddf else float(2 * stats.norm.sf(abs(stat)))
     pi_se = math.sqrt(se * se + tau2)
     _, vi0 = escalc_proportion(x, nn, "logit")
     w0 = 1.0 / vi0
     W0 = w0.sum()
     vt = (k - 1) / (W0 - dot(w0, w0) / W0) if k > 1 else float("nan")
     return GLMMResult(
-        method=f"ML (GLMM, nAGQ={int(nAGQ)})" if meth == "ML" else "FE (logistic)", random=meth == "ML",
-        k=k, level=lvl, nAGQ=int(nAGQ), estimate=beta, se=se, zval=stat,
-        pval=float(2 * stats.norm.sf(abs(stat))), ci_low=beta - zcrit * se, ci_high=beta + zcrit * se,
-        pi_low=beta - zcrit * pi_se, pi_high=beta + zcrit * pi_se, tau2=tau2,
-        i2=float(100 * tau2 / (vt + tau2)) if k > 1 else 0.0, h2=float(tau2 / vt + 1) if k > 1 else 1.0,
+        method=label, random=meth == "ML", k=k, level=lvl, nAGQ=nodes, estimate=beta, se=se, zval=stat, pval=pval,
+        ci_low=beta - crit * se, ci_high=beta + crit * se, pi_low=beta - crit * pi_se, pi_high=beta + crit * pi_se,
+        tau2=tau2, i2=float(100 * tau2 / (vt + tau2)) if k > 1 else 0.0, h2=float(tau2 / vt + 1) if k > 1 else 1.0,
         q=q_w, q_lrt=q_lrt, q_df=q_df, q_pval=float(stats.chi2.sf(q_w, q_df)) if q_df > 0 else 1.0,
-        q_lrt_pval=float(stats.chi2.sf(q_lrt, q_df)) if q_df > 0 else 1.0, loglik=ll, events=x, n=nn, _labels=labs,
+        q_lrt_pval=float(stats.chi2.sf(q_lrt, q_df)) if q_df > 0 else 1.0, loglik=ll, events=x, n=nn, vt=float(vt),
+        test=tst, ddf=ddf, nagq_path=path, _labels=labs,
     )

@@ -107,9 +107,11 @@ def _mh_or(a, b, c, d, correct: bool) -> dict:
         N11 = (A - B) / (2 * (psi - 1))
     pos = (N11 > 0) & (xt > 0) & (yt > 0)
     N11p = N11[pos]
-    var11 = 1.0 / (1 / N11p + 1 / (n1i[pos] - N11p) + 1 / (xt[pos] - N11p) + 1 / (N11p - n1i[pos] - xt[pos] + N[pos]))
-    bd = max(0.0, float(np.sum((a[pos] - N11p) ** 2 / var11)))
-    ta = max(0.0, bd - float(np.sum(a[pos] - N11p)) ** 2 / float(np.sum(var11)))
+    with np.errstate(divide="ignore", invalid="ignore"):  # an empty cell of the fitted table: NaN, as in R
+        var11 = 1.0 / (1 / N11p + 1 / (n1i[pos] - N11p) + 1 / (xt[pos] - N11p) + 1 / (N11p - n1i[pos] - xt[pos] + N[pos]))
+        bd = np.sum((a[pos] - N11p) ** 2 / var11)
+        ta = float(bd - np.sum(a[pos] - N11p) ** 2 / np.sum(var11))
+    ta = max(0.0, ta) if math.isfinite(ta) else float("nan")  # R: max(0, NaN) is NaN
     ta_df = int(pos.sum()) - 1
     return {"beta": math.log(psi), "se": se, "cmh": cmh, "cmh_pval": chi2_sf(cmh, 1), "tarone": ta, "tarone_df": ta_df,
             "tarone_pval": chi2_sf(ta, ta_df) if ta_df > 0 else float("nan"), "w": b / N * c}

@@ -9,7 +9,9 @@ R/confint.rma.uni.r) for an intercept-only model; w_i = 1/v_i unless stated.
 * PM (Paule & Mandel 1982): root of :math:`Q(\tau^2) = k-1` (R uniroot, tol eps^0.25), 0 if Q(0) < k-1.
 * ML/REML: Fisher scoring from the HE estimate truncated at 0, step halving to stay >= 0,
   stop when the change is < 1e-5 (maxiter 100); ML step :math:`(\sum w^2 r^2-\sum w)/\sum w^2`,
-  REML step :math:`(y'PPy - tr P)/tr(PP)`.
+  REML step :math:`(y'PPy - tr P)/tr(PP)`. Where the steps oscillate and metafor stops ("Fisher
+  scoring algorithm did not converge"), the likelihood is maximised directly on
+  [0, max(100, 10 tau^2_HE)] instead, with a warning.
 * se(tau^2): REML :math:`\sqrt{2/tr(PP)}`, ML :math:`\sqrt{2/\sum w_i^2}`, PM
   :math:`\sqrt{2k^2/(k-1)}/\sum w_i`, DL/HE/SJ the moment formulas of metafor.
 * Q-profile CI (Viechtbauer 2007): bounds solve :math:`Q(\tau^2)=\chi^2_{k-1;1-\alpha/2}` and
@@ -157,8 +159,12 @@ def _fisher_scoring(y: np.ndarray, v: np.ndarray, tau2_he: float, method: str) -
             adj /= 2.0
         tau2 = tau2 + adj
         change = abs(old - tau2)
-        if it > _MAXITER:
-            raise RuntimeError("Fisher scoring algorithm did not converge (maxiter = 100)")
+        if it > _MAXITER:  # metafor stops here; maximise the likelihood directly instead
+            tau2 = _maximise(y, v, method, max(100.0, 10.0 * max(tau2_he, 0.0)))
+            warnings.warn(f"Fisher scoring did not converge in {_MAXITER} iterations (metafor stops with an error); "
+                          f"tau^2 = {tau2:.6g} maximises the {method} likelihood directly (scipy minimize_scalar)",
+                          stacklevel=4)
+            break
     # metafor's ll0check: is the log-likelihood larger at tau^2 = 0?
     if tau2 > _THRESHOLD and loglik(y, v, 0.0, method) - loglik(y, v, tau2, method) > UNIROOT_TOL:
         warnings.warn("Fisher scoring may have got stuck at a local maximum; setting tau^2 = 0", stacklevel=4)
@@ -168,6 +174,15 @@ def _fisher_scoring(y: np.ndarray, v: np.ndarray, tau2_he: float, method: str) -
     W = w.sum()
     se = math.sqrt(2.0 / float(dot(w, w))) if method == "ML" else math.sqrt(2.0 / _sum_p2(w, W, 1.0, 1.0))
     return tau2, se, it
+
+
+def _maximise(y: np.ndarray, v: np.ndarray, method: str, upper: float) -> float:
+    """tau^2 in [0, upper] maximising the ML/REML log-likelihood (bounded Brent, xatol 1e-10)."""
+    from scipy.optimize import minimize_scalar
+
+    opt = minimize_scalar(lambda t: -loglik(y, v, t, method), bounds=(0.0, upper), method="bounded",
+                          options={"xatol": 1e-10})
+    return float(opt.x) if -opt.fun > loglik(y, v, 0.0, method) else 0.0
 
 
 def tau2_and_se(y: np.ndarray, v: np.ndarray, method: str, pre=None) -> tuple[float, float, int]:

@@ -60,6 +60,10 @@ class TwoGroupResult(ModelView):
     k = property(lambda self: self.model.k)
     labels = property(lambda self: self.model.labels)
 
+    def _back(self, value: float) -> float:
+        """A value of the model scale on the natural scale (exp for RR/OR)."""
+        return float(value) if self.measure == "RD" else float(np.exp(value))
+
     def _study_rows(self):
         est, lo, hi = self.model._study_rows()
         if self.measure == "RD":

@@ -10,12 +10,15 @@ windows, search
     Feasible times of a configuration; the depth-first enumeration of consistent configurations.
 summary
     :func:`from_summary` (pseudo-IPD from landmarks, events and follow-up of small series).
+envelope
+    :func:`survival_envelope`: the range of S(t) over every curve consistent with a summary.
 guyot
     :func:`guyot` (Guyot 2012 on a digitised published curve), :func:`clean_digitised`.
 landmarks
     :func:`landmark`, :func:`landmark_from_reported`, :func:`landmark_table` and :data:`SOURCES`.
 """
 
+from .envelope import SurvivalEnvelope, survival_envelope
 from .guyot import CurveReconstruction, clean_digitised, guyot
 from .inputs import FollowUp, Landmark
 from .km import (KMTable, as_arrays, cloglog, fit_km, inv_cloglog, km_at, km_steps, km_table, loglog_ci,
@@ -28,6 +31,8 @@ __all__ = [
     "Landmark",
     "FollowUp",
     "SummaryReconstruction",
+    "SurvivalEnvelope",
+    "survival_envelope",
     "CurveReconstruction",
     "LandmarkEstimate",
     "KMTable",

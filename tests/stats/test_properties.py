@@ -1,0 +1,149 @@
+"""Property-based tests (hypothesis 6.170.15): invariances and bounds every result must respect.
+
+Raw proportions (transform="raw") are left out of the [0, 1] property on purpose: metafor does not
+clip them and neither does this package.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analysis.stats.meta import crude_proportion, mantel_haenszel, pool_proportions, rma
+from analysis.stats.proportions import CI_METHODS, ci
+
+# database=None: nothing is written to the work tree (.hypothesis/); failures print their example
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+FEW = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+
+
+@st.composite
+def effects(draw, min_k=2, max_k=8):
+    k = draw(st.integers(min_k, max_k))
+    yi = draw(st.lists(st.floats(-3, 3, allow_nan=False), min_size=k, max_size=k))
+    vi = draw(st.lists(st.floats(0.005, 2.0, allow_nan=False), min_size=k, max_size=k))
+    return np.array(yi), np.array(vi)
+
+
+@st.composite
+def counts(draw, min_k=2, max_k=6):
+    k = draw(st.integers(min_k, max_k))
+    n = draw(st.lists(st.integers(1, 60), min_size=k, max_size=k))
+    x = [draw(st.integers(0, m)) for m in n]
+    return np.array(x), np.array(n)
+
+
+def permuted(data, perm):
+    return [np.asarray(a)[perm] for a in data]
+
+
+@SETTINGS
+@given(effects(), st.randoms(use_true_random=False), st.sampled_from(["REML", "ML", "DL", "PM", "HE", "SJ", "FE"]))
+def test_rma_is_invariant_to_study_order(data, rnd, method):
+    perm = list(range(len(data[0])))
+    rnd.shuffle(perm)
+    a, b = rma(*data, method=method), rma(*permuted(data, perm), method=method)
+    for attr in ("estimate", "ci_low", "ci_high", "tau2", "q", "pi_low", "pi_high"):
+        assert getattr(a, attr) == pytest.approx(getattr(b, attr), rel=1e-7, abs=1e-9)
+
+
+@SETTINGS
+@given(counts(), st.randoms(use_true_random=False), st.sampled_from(["logit", "ft", "arcsine", "raw"]))
+def test_pooled_proportions_are_invariant_to_study_order(data, rnd, transform):
+    perm = list(range(len(data[0])))
+    rnd.shuffle(perm)
+    a = pool_proportions(*data, transform=transform)
+    b = pool_proportions(*permuted(data, perm), transform=transform)
+    assert (a.estimate, a.ci_low, a.ci_high) == pytest.approx((b.estimate, b.ci_low, b.ci_high), rel=1e-7, abs=1e-9)
+
+
+@FEW
+@given(counts(max_k=4), st.randoms(use_true_random=False))
+def test_glmm_is_invariant_to_study_order(data, rnd):
+    x, n = data
+    if x.sum() == 0 or x.sum() == n.sum():
+        return  # no finite logistic estimate
+    perm = list(range(len(x)))
+    rnd.shuffle(perm)
+    try:
+        a = pool_proportions(x, n, transform="glmm", nAGQ=7)
+    except ValueError as err:  # tau^2 not identified: the permuted data must be refused as well
+        assert "information matrix is singular" in str(err)
+        with pytest.raises(ValueError, match="information matrix is singular"):
+            pool_proportions(*permuted(data, perm), transform="glmm", nAGQ=7)
+        return
+    b = pool_proportions(*permuted(data, perm), transform="glmm", nAGQ=7)
+    assert a.model.estimate == pytest.approx(b.model.estimate, abs=1e-5)
+    # se comes from a finite-difference Hessian (step 1e-4, as lme4): agreement to 1e-3, not to the last digit
+    assert (a.model.se, a.ci_low, a.ci_high) == pytest.approx((b.model.se, b.ci_low, b.ci_high), rel=1e-3, abs=1e-6)
+
+
+@SETTINGS
+@given(counts(min_k=1), st.sampled_from(["logit", "ft", "arcsine"]))
+def test_back_transformed_proportions_stay_in_0_1(data, transform):
+    r = pool_proportions(*data, transform=transform)
+    for v in (r.estimate, r.ci_low, r.ci_high, r.pi_low, r.pi_high, r.hk_low, r.hk_high):
+        assert v is None or 0.0 <= v <= 1.0
+    assert r.ci_low <= r.estimate <= r.ci_high
+    sf = r.summary_frame()
+    assert ((sf["ci_low"] >= 0) & (sf["ci_high"] <= 1)).all()
+
+
+@FEW
+@given(counts(max_k=4))
+def test_glmm_proportions_stay_in_0_1(data):
+    x, n = data
+    if x.sum() == 0 or x.sum() == n.sum():
+        return
+    try:
+        r = pool_proportions(x, n, transform="glmm", nAGQ=7)
+    except ValueError as err:  # tau^2 not identified (as metafor, which cannot invert the Hessian)
+        assert "information matrix is singular" in str(err)
+        return
+    for v in (r.estimate, r.ci_low, r.ci_high, r.pi_low, r.pi_high):
+        assert 0.0 <= v <= 1.0
+    assert r.ci_low <= r.estimate <= r.ci_high
+
+
+@SETTINGS
+@given(counts(min_k=1))
+def test_crude_count_and_single_proportion_cis_stay_in_0_1(data):
+    r = crude_proportion(*data)
+    assert 0.0 <= r.ci_low <= r.estimate <= r.ci_high <= 1.0
+    x, n = data
+    for m in CI_METHODS:
+        lo, hi = ci(x, n, m)
+        assert np.all((0 <= lo) & (lo <= x / n + 1e-12) & (x / n - 1e-12 <= hi) & (hi <= 1))
+
+
+@SETTINGS
+@given(effects(min_k=1))
+def test_common_effect_estimate_lies_within_the_study_estimates(data):
+    yi, vi = data
+    r = rma(yi, vi, method="FE")
+    assert yi.min() - 1e-12 <= r.estimate <= yi.max() + 1e-12
+
+
+@SETTINGS
+@given(counts(min_k=2, max_k=5), counts(min_k=2, max_k=5))
+def test_mantel_haenszel_or_lies_within_the_study_odds_ratios(g1, g2):
+    k = min(len(g1[0]), len(g2[0]))
+    a, n1 = g1[0][:k], g1[1][:k]
+    c, n2 = g2[0][:k], g2[1][:k]
+    b, d = n1 - a, n2 - c
+    if np.any(b * c == 0) or np.sum(a * d / (n1 + n2)) == 0:
+        return  # a study OR is undefined or the MH OR is 0
+    r = mantel_haenszel(a, n1, c, n2, "OR")
+    ors = a * d / (b * c)
+    assert ors.min() * (1 - 1e-12) <= r.exp_estimate <= ors.max() * (1 + 1e-12)
+    assert r.exp_ci_low <= r.exp_estimate <= r.exp_ci_high
+
+
+@SETTINGS
+@given(effects(), st.sampled_from(["REML", "DL", "PM"]), st.sampled_from(["z", "knha", "adhoc"]))
+def test_estimate_lies_in_its_intervals(data, method, test):
+    r = rma(*data, method=method, test=test)
+    assert r.ci_low <= r.estimate <= r.ci_high
+    assert r.pi_low <= r.estimate <= r.pi_high
+    assert r.hk_low <= r.estimate <= r.hk_high
+    assert r.tau2_low <= r.tau2 + 1e-9 or r.confint().low_sign == ">"
