@@ -98,12 +98,12 @@ def test_unlike_denominators_are_never_summed(tmp_path):
 
 def test_audit_identifies_zhang2021_interval_methods(review):
     """Zhang 2021 prints CR 79% (66, 92) and ICANS 21% (8, 34): Wald with continuity correction;
-    CRS 88% (78, 98) is reproduced by none of the standard methods at 0 decimals."""
+    CRS 88% (78, 98) is the plain Wald interval computed on the rounded 88%, not on 38/43."""
     a = audit.audit(review).filter(pl.col("study") == "zhang2021")
     methods = dict(zip(a["outcome"], a["ci_methods"].to_list()))
     assert methods["cr"] == ["wald-cc"]
     assert methods["icans_any"] == ["wald-cc"]
-    assert methods["crs_any"] == []
+    assert methods["crs_any"] == ["wald (on the printed 88%)"]
 
 
 def test_audit_flags_hua_truncated_percentage(review):

@@ -206,15 +206,52 @@ def reconstruction_inputs(r: survival.Reconstruction) -> str:
     return "; ".join(parts)
 
 
-def survival_section(review: Review, study_id: str) -> None:
-    """The survival part of a study chapter: reported figures, then reconstructed curves.
+def _envelope_points(review: Review, r: survival.Reconstruction) -> pl.DataFrame:
+    """The printed landmarks of a reconstructed arm, in the reconstruction's time unit."""
+    recs = review.outcomes.filter((pl.col("study") == r.study) & (pl.col("outcome") == r.outcome)
+                                  & (pl.col("arm") == r.arm) & (pl.col("estimator") == "km_landmark"))
+    return pl.DataFrame([{
+        "arm": r.arm_label, "time": survival._convert(x["time"], x["time_unit"], r.time_unit),
+        "estimate": float(x["percent"]) / 100,
+        "ci_low": float(x["ci_low"]) / 100 if x["ci_low"] is not None else None,
+        "ci_high": float(x["ci_high"]) / 100 if x["ci_high"] is not None else None,
+        "label": reported_text(x)} for x in recs.iter_rows(named=True)],
+        schema={"arm": pl.String, "time": pl.Float64, "estimate": pl.Float64, "ci_low": pl.Float64,
+                "ci_high": pl.Float64, "label": pl.String})
 
-    Each reconstruction (:func:`analysis.review.survival.reconstructions`) is plotted with its
-    numbers at risk and censor ticks, labelled "reconstructed from reported summaries", and
-    followed by its check table (reported vs reconstructed) and the choices it had to make.
-    """
+
+def _curve_chart(review: Review, study_id: str, outcome: str, group: list) -> None:
+    """A digitised published curve, rebuilt by Guyot's algorithm: a step curve with numbers at risk."""
     from ..stats import survival as sv
 
+    tables = [sv.km_table(r.data).with_label(arm=r.arm_label) for r in group]
+    band = {"ci_low": "ci_lower", "ci_high": "ci_upper"}  # charts.km's column names
+    charts.display(charts.km(pl.concat([t.steps.rename(band) for t in tables]), at_risk=pl.concat([t.at_risk for t in tables]),
+                             censors=pl.concat([t.censored for t in tables]), color="arm", time_unit=group[0].time_unit,
+                             title=f"{review.study(study_id).short_name}: {outcome.upper()}",
+                             subtitle="Reconstructed from the published curve (Guyot 2012; pseudo-patient data)"))
+
+
+def _summary_chart(review: Review, study_id: str, outcome: str, group: list) -> None:
+    """Printed summaries only: the band of every consistent curve and the printed points, never a step curve."""
+    bands = pl.concat([r.result.envelope.select("time", "s_min", "s_max").with_columns(arm=pl.lit(r.arm_label))
+                       for r in group])
+    points = pl.concat([_envelope_points(review, r) for r in group])
+    charts.display(charts.envelope(bands, points, time_unit=group[0].time_unit,
+                                   title=f"{review.study(study_id).short_name}: {outcome.upper()}, what the report determines",
+                                   subtitle="Shaded: every Kaplan-Meier curve consistent with the printed figures; "
+                                            "diamonds: the printed landmarks with their printed 95% CI"))
+
+
+def survival_section(review: Review, study_id: str) -> None:
+    """The survival part of a study chapter: reported figures, then what they determine.
+
+    For a digitised published curve (rebuilt with Guyot's algorithm) the chapter draws the
+    step curve with numbers at risk.  For figures rebuilt from printed summaries it draws only
+    what the report determines -- the band of every consistent curve and the printed
+    landmarks -- followed by the check table (reported vs reconstructed) and the choices made;
+    no step curve, no numbers at risk and no test statistic is drawn from such pseudo-data.
+    """
     rec = survival_records(review, study_id)
     if rec.height == 0:
         display_markdown("This report gives no time-to-event figures.")
@@ -227,18 +264,15 @@ def survival_section(review: Review, study_id: str) -> None:
         show(explain)
     recons = survival.reconstructions(review, study_id)
     if not recons:
-        display_markdown("No curve is reconstructed: the report gives no Kaplan-Meier landmark for a whole arm small "
+        display_markdown("Nothing is reconstructed: the report gives no Kaplan-Meier landmark for a whole arm small "
                          "enough to enumerate (see the survival synthesis for how its figures are used).")
         return
     for outcome in dict.fromkeys(r.outcome for r in recons):
         group = [r for r in recons if r.outcome == outcome]
-        tables = [sv.km_table(r.data).with_label(arm=r.arm_label) for r in group]
-        band = {"ci_low": "ci_lower", "ci_high": "ci_upper"}  # charts.km's column names
-        charts.display(charts.km(pl.concat([t.steps.rename(band) for t in tables]), at_risk=pl.concat([t.at_risk for t in tables]),
-                          censors=pl.concat([t.censored for t in tables]), color="arm", time_unit=group[0].time_unit,
-                          title=f"{review.study(study_id).short_name}: {outcome.upper()}",
-                          subtitle=" + ".join(dict.fromkeys(r.source.capitalize() for r in group))
-                          + " (pseudo-patient data)"))
+        for kind, draw in (("curve", _curve_chart), ("summary", _summary_chart)):
+            same = [r for r in group if r.kind == kind]
+            if same:
+                draw(review, study_id, outcome, same)
         for r in group:
             res = r.result
             if r.kind == "curve":
@@ -247,9 +281,9 @@ def survival_section(review: Review, study_id: str) -> None:
                 show(res.intervals)
             else:
                 display_markdown(f"**{md(r.label)}, {outcome.upper()}** — {r.source}; inputs: {md(reconstruction_inputs(r))}. "
-                                 f"{res.n_consistent}{'+' if res.truncated else ''} death/censoring orderings are "
-                                 "consistent with the report; the plotted one is the most parsimonious (fewest "
-                                 "censorings), seeded.")
+                                 f"{res.n_consistent}{'+' if res.truncated else ''} death/censoring histories are "
+                                 "consistent with the report; the one-year estimate used in the synthesis comes from "
+                                 "the most parsimonious (fewest censorings).")
                 show(res.checks.select("item", "time", "reported", "reconstructed", "reported_low", "reported_high",
                                        "reconstructed_low", "reconstructed_high", "match"))
             if res.notes:

@@ -53,7 +53,7 @@ def _check(r: dict) -> dict:
     if r["ci_low"] is not None and ev is not None:
         methods = proportions.identify_ci_method(
             ev, den, float(Decimal(r["ci_low"])), float(Decimal(r["ci_high"])),
-            max(decimals(r["ci_low"]), decimals(r["ci_high"])))
+            max(decimals(r["ci_low"]), decimals(r["ci_high"])), percent=pct)
         out["ci_methods"] = list(methods)
         out["ci_check"] = "reproduced" if methods else "not_reproduced"
     return out
@@ -66,7 +66,8 @@ def audit(review: Review) -> pl.DataFrame:
     :data:`RECOMPUTED_CI` 95% interval; whether a printed percentage is ``events/denominator``
     at the printed precision (:func:`analysis.stats.proportions.counts_from_percent`), or, when no
     count is printed, which counts give it; which interval methods reproduce a printed CI
-    (:func:`analysis.stats.proportions.identify_ci_method`).  Time-to-event figures carry no
+    (:func:`analysis.stats.proportions.identify_ci_method`), also computed on the printed, rounded
+    percentage when the count does not reproduce the interval.  Time-to-event figures carry no
     recomputation here (see the survival reconstruction).
 
     Returns

@@ -9,12 +9,15 @@ name and description of the model that actually ran, so a caption never names an
 Models (keys of :data:`MODELS`):
 
 * ``glmm`` -- binomial-normal random-intercept model (:func:`analysis.stats.meta.pool_proportions`
-  with ``transform="glmm"``); ``hk_low``/``hk_high`` hold its interval from the t distribution
-  with k - 1 degrees of freedom (R meta's Hartung-Knapp option for GLMMs);
+  with ``transform="glmm"``, quadrature nodes raised until the likelihood settles); ``tau2_low``,
+  ``tau2_high`` are its profile-likelihood interval; ``hk_low``/``hk_high`` hold its interval
+  from the t distribution with k - 1 degrees of freedom (metafor ``rma.glmm(test="t")``, which R
+  meta uses as the Hartung-Knapp option for GLMMs);
 * ``logit_reml`` -- inverse-variance model on logit proportions with REML tau^2; ``hk_*`` is
   the Hartung-Knapp-Sidik-Jonkman interval;
 * ``crude_exact`` -- fewer studies than the plan's ``min_k``: summed events over summed patients
-  with the exact (Clopper-Pearson) interval; no heterogeneity, no prediction interval;
+  with the exact (Clopper-Pearson) interval (:func:`analysis.stats.meta.crude_proportion`); no
+  heterogeneity, no prediction interval;
 * ``cloglog_reml`` -- landmark survival on the complementary log-log scale, REML, back-transformed;
 * ``none`` -- nothing to pool (no study, or too few for a landmark outcome).
 """
@@ -25,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from ..stats import meta, proportions
+from ..stats import meta
 from ..stats import survival as sv
 
 #: model key -> what the model is, as a caption or methods text names it
@@ -119,26 +122,28 @@ def pool_counts(rows: pl.DataFrame, outcome: str, analysis: str, model: str, min
             "events": int(df["events"].sum()) if df.height else None}
     if df.height == 0:
         return Pooled(model="none", **base)
-    e, n = base["events"], base["patients"]
-    if df.height < min_k or e in (0, n):
-        lo, hi = proportions.ci(e, n, "clopper-pearson", level=level)
+    events, n = df["events"].to_numpy(), df["denominator"].to_numpy()
+    labels = df["study"].to_list()
+    e, total = base["events"], base["patients"]
+    if df.height < min_k or e in (0, total):
+        fit = meta.crude_proportion(events, n, level=level, labels=labels)
         why = (f"{df.height} {'study' if df.height == 1 else 'studies'} (fewer than {min_k})" if df.height < min_k
                else f"no study has {'any events' if e == 0 else 'any patient without the event'}: "
                     "a random-effects model has no finite estimate")
-        return Pooled(model="crude_exact", estimate=e / n, ci_low=float(lo), ci_high=float(hi), detail=why, **base)
-    events, n = df["events"].to_numpy(), df["denominator"].to_numpy()
-    labels = df["study"].to_list()
+        return Pooled(model="crude_exact", detail=why, fit=fit, **_protocol(fit, ("estimate", "ci_low", "ci_high")), **base)
     if model == "glmm":
         fit = meta.pool_proportions(events, n, transform="glmm", level=level, labels=labels)
-        detail = fit.model.method if hasattr(fit.model, "method") else ""
+        t_based = meta.pool_proportions(events, n, transform="glmm", test="t", level=level, labels=labels)
+        values = {**_protocol(fit), "hk_low": _num(t_based.ci_low), "hk_high": _num(t_based.ci_high)}
+        detail = fit.model.method.split("(", 1)[-1].rstrip(")").replace("GLMM, ", "")  # e.g. "nAGQ=9, adaptive"
         weights = None
     elif model == "logit_reml":
         fit = meta.pool_proportions(events, n, transform="logit", method="REML", level=level, labels=labels)
-        detail = ""
+        values, detail = _protocol(fit), ""
         weights = tuple(float(w) for w in fit.weights)
     else:
         raise ValueError(f"unknown model for proportions: {model!r}")
-    return Pooled(model=model, weights=weights, detail=str(detail), fit=fit, **_protocol(fit), **base)
+    return Pooled(model=model, weights=weights, detail=detail, fit=fit, **values, **base)
 
 
 def pool_landmarks(rows: pl.DataFrame, outcome: str, analysis: str, min_k: int, level: float) -> Pooled:

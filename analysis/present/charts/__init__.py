@@ -16,10 +16,11 @@ from typing import Any
 from .render import BUNDLE_FILE, BUNDLE_STATIC_PATH, EMBED_ENV, RENDERER_NAME, THEME_NAME, display, mimebundle, setup
 from .theme import PALETTE, theme
 
-_LAZY = {"forest": ".forestplot", "km": ".kmplot", "outcome_bars": ".bars", "set_forest": ".setforest"}
+_LAZY = {"forest": ".forestplot", "km": ".kmplot", "outcome_bars": ".bars", "set_forest": ".setforest",
+         "envelope": ".envelopeplot"}
 
 __all__ = ["BUNDLE_FILE", "BUNDLE_STATIC_PATH", "EMBED_ENV", "PALETTE", "RENDERER_NAME", "THEME_NAME",
-           "display", "forest", "km", "mimebundle", "outcome_bars", "set_forest", "setup", "theme"]
+           "display", "envelope", "forest", "km", "mimebundle", "outcome_bars", "set_forest", "setup", "theme"]
 
 
 def __getattr__(name: str) -> Any:
