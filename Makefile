@@ -8,7 +8,7 @@ SANITIZE := tests/nbval_sanitize.cfg
 # charts carry the vega bundle in JupyterLab, which does not load the book's _static/
 CHARTS_IN_LAB := REVIEW_EMBED_VEGA=1
 
-.PHONY: book test lab clean execute bench validate freeze venv browser-test
+.PHONY: book test lab clean execute bench validate freeze venv browser-test check-site page-weight
 
 venv: $(STAMP)
 
@@ -21,11 +21,20 @@ $(STAMP): requirements.txt pyproject.toml
 validate: $(STAMP)
 	$(BIN)/python -m analysis validate data
 
-## Build the static site into _build/html, re-executing every notebook; any warning or failing cell fails the build.
+## Build the static site into _build/html, re-executing every notebook; any warning or failing cell fails the build,
+## and so does a page that loads from the network, holds a script that is not the site's own or is over its weight.
 book: $(STAMP) validate
 	rm -rf _build/.jupyter_cache
 	$(BIN)/jupyter-book build --all -W -n --keep-going .
-	$(BIN)/python -m analysis check-site _build/html
+	$(MAKE) --no-print-directory check-site page-weight
+
+## Static checks of the built site: network references, foreign scripts, inline event handlers, javascript: URLs.
+check-site: $(STAMP)
+	$(BIN)/python tools/check_site.py _build/html
+
+## Gzip weight of every built page with what it loads (text pages <= 150 KB, chart pages <= 500 KB).
+page-weight: $(STAMP)
+	$(BIN)/python tools/page_weight.py _build/html
 
 ## Unit tests of analysis/ and nbval over every notebook in book/ (outputs compared, not only executed).
 test: $(STAMP)
