@@ -7,8 +7,10 @@ STAMP  := $(VENV)/.installed
 SANITIZE := tests/nbval_sanitize.cfg
 # charts carry the vega bundle in JupyterLab, which does not load the book's _static/
 CHARTS_IN_LAB := REVIEW_EMBED_VEGA=1
+# make serve needs only the standard library: the venv's Python if there is one, else $(PYTHON)
+PYTHON_SERVE = $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON))
 
-.PHONY: book test lab clean execute bench validate freeze venv browser-test check-site page-weight
+.PHONY: book test lab clean execute bench validate freeze venv browser-test check-site page-weight serve
 
 venv: $(STAMP)
 
@@ -44,9 +46,17 @@ test: $(STAMP)
 execute: $(STAMP)
 	$(BIN)/python -m analysis execute book
 
-## Open every built page in headless Chromium with the network blocked; every chart must render.
+## Open every built page (1280 px and 390 px) in headless Chromium with every other host blocked: no console
+## error, failed request or dialog; charts drawn; links and anchors resolve; search works; screenshots of the
+## synthesis pages in _build/screenshots/. Needs Debian's chromium (Playwright never downloads a browser).
 browser-test: $(STAMP)
-	$(BIN)/python tests/browser/check_offline.py _build/html
+	SITE_BROWSER=1 $(BIN)/python -m pytest tests/browser -p no:cacheprovider -q
+
+## Serve the built site on http://127.0.0.1:$(PORT)/ (make serve PORT=8001).
+PORT ?= 8000
+serve:
+	@test -f _build/html/index.html || { echo "no built site: run make book first" >&2; exit 1; }
+	$(PYTHON_SERVE) -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
 
 lab: $(STAMP)
 	$(CHARTS_IN_LAB) $(BIN)/jupyter lab book

@@ -5,7 +5,7 @@ what this site does with it (gzip sizes; measure with ``tools/page_weight.py``):
 
 * **Font Awesome** — a 542 KB script that swaps ``<i class="fa-…">`` for SVG at run time,
   plus three web fonts (300 KB) and ~22 KB of icon rules declared by the theme CSS.  The
-  pages use about ten icons.  Every ``<i class="fa-…">`` of a rendered page is replaced
+  pages use about ten icons.  Every empty ``<i|span class="fa-…">`` of a page is replaced
   here by the same icon as inline SVG (paths read from the theme's own ``fontawesome.js``
   at build time), the script tag is dropped, and the theme stylesheet is rewritten without
   the Font Awesome rules and ``@font-face`` blocks.  An icon that cannot be found is a
@@ -56,7 +56,7 @@ SEARCH_SCRIPTS = re.compile(
     r"""[ \t]*<script src="[^"]*(?:_static/searchtools\.js|_static/language_data\.js|searchindex\.js)"></script>\n?""")
 FA_SCRIPT = re.compile(
     r"""[ \t]*(?:<!-- So that users can add custom icons -->\s*)?<script defer src="[^"]*_static/scripts/fontawesome\.js(?:\?[^"]*)?"></script>\n?""")
-ICON_TAG = re.compile(r"<i\b([^>]*)>\s*</i>")
+ICON_TAG = re.compile(r"<(i|span)\b([^>]*)>\s*</\1>")  # the theme writes icons as <i> and <span>
 ATTR = re.compile(r"""([^\s=/>]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
 FA_STYLES = {"fa-solid": "fas", "fas": "fas", "fa-regular": "far", "far": "far", "fa-brands": "fab",
              "fab": "fab", "fa-classic": "fas", "fa": "fas"}
@@ -142,12 +142,12 @@ def icon_svg(attr_text: str) -> str | None:
 
 def inline_icons(page: str, pagename: str) -> str:
     def swap(m: re.Match[str]) -> str:
-        classes = next((v for k, v in _attrs(m.group(1)) if k.lower() == "class"), "").split()
+        classes = next((v for k, v in _attrs(m.group(2)) if k.lower() == "class"), "").split()
         if not any(c in FA_STYLES or c.startswith("fa-") for c in classes):
             return m.group(0)
-        svg = icon_svg(m.group(1))
+        svg = icon_svg(m.group(2))
         if svg is None:
-            logger.warning("lean_pages: no Font Awesome icon for <i%s> (not in %s)", m.group(1),
+            logger.warning("lean_pages: no Font Awesome icon for <%s%s> (not in %s)", m.group(1), m.group(2),
                            fontawesome_js().name, location=pagename)
             return m.group(0)
         return svg
