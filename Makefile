@@ -10,7 +10,7 @@ CHARTS_IN_LAB := REVIEW_EMBED_VEGA=1
 # make serve needs only the standard library: the venv's Python if there is one, else $(PYTHON)
 PYTHON_SERVE = $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON))
 
-.PHONY: book test lab clean execute bench validate freeze venv browser-test check-site page-weight serve
+.PHONY: book test lab clean execute bench validate freeze venv browser-test check-site page-weight serve check-deterministic
 
 venv: $(STAMP)
 
@@ -51,6 +51,10 @@ execute: $(STAMP)
 ## synthesis pages in _build/screenshots/. Needs Debian's chromium (Playwright never downloads a browser).
 browser-test: $(STAMP)
 	SITE_BROWSER=1 $(BIN)/python -m pytest tests/browser -p no:cacheprovider -q
+
+## Build HEAD twice from fresh clones and compare every file (allowed differences: tools/deterministic_build.py).
+check-deterministic: $(STAMP)
+	SITE_DETERMINISTIC=1 $(BIN)/python -m pytest tests/site/test_deterministic_build.py -p no:cacheprovider -q -s
 
 ## Serve the built site on http://127.0.0.1:$(PORT)/ (make serve PORT=8001).
 PORT ?= 8000
