@@ -207,3 +207,59 @@ def test_issue13_fixture_pages_at_run_time(_sync_browser) -> None:
         page.wait_for_timeout(300)
         context.close()
         assert seen == ["1"]
+
+
+# --- the CSS contract for static chart fallbacks (_static/site.css) ----------------------------------
+
+SPEC = ('{"data":{"values":[{"x":1,"y":2},{"x":2,"y":3}]},"mark":"point",'
+        '"encoding":{"x":{"field":"x","type":"quantitative"},"y":{"field":"y","type":"quantitative"}}}')
+CHART_PAGE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="site.css"><script src="vega-bundle.js"></script></head>
+<body><div class="bd-article">
+<div id="altair-viz-{a}"></div>
+<div class="chart-static" id="static-sibling"><svg width="900" height="90" viewBox="0 0 900 90"><rect width="900" height="90"/></svg></div>
+<script>vegaEmbed("#altair-viz-{a}", {spec}, {{"actions": false, "renderer": "svg", "mode": "vega-lite"}});</script>
+<figure class="lsr-chart">
+<div class="chart-static" id="static-wrapped"><svg width="200" height="50"><rect width="200" height="50"/></svg></div>
+<div id="altair-viz-{b}"></div>
+<script>vegaEmbed("#altair-viz-{b}", {spec}, {{"actions": false, "renderer": "svg", "mode": "vega-lite"}});</script>
+</figure>
+</div></body></html>"""
+
+
+@pytest.fixture(scope="module")
+def chart_fallback_site(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("chart-fallback")
+    (root / "site.css").write_bytes((ROOT / "_static" / "site.css").read_bytes())
+    (root / "vega-bundle.js").write_bytes((ROOT / "_static" / "vega" / "vega-bundle.js").read_bytes())
+    (root / "index.html").write_text(CHART_PAGE.format(a="a" * 32, b="b" * 32, spec=SPEC), encoding="utf-8")
+    return root
+
+
+def _display(page, selector: str) -> str:
+    return page.eval_on_selector(selector, "e => getComputedStyle(e).display")
+
+
+@pytest.mark.parametrize("javascript, media, static_shown, chart_shown", [
+    (True, "screen", False, True),    # the interactive chart rendered: static copies hidden
+    (False, "screen", True, False),   # no scripts: static copies shown
+    (True, "print", True, False),     # print: the static copy, not the interactive one
+])
+def test_static_chart_fallback_css(_sync_browser, chart_fallback_site: Path, javascript: bool, media: str,
+                                   static_shown: bool, chart_shown: bool) -> None:
+    with sb.served(chart_fallback_site) as base:
+        context = _sync_browser.new_context(java_script_enabled=javascript, viewport={"width": 390, "height": 800})
+        page = context.new_page()
+        page.goto(base + "index.html")
+        if javascript:
+            page.wait_for_function(sb.JS_CHARTS_DONE, timeout=20_000)
+        page.emulate_media(media=media)
+        for static in ("#static-sibling", "#static-wrapped"):
+            assert (_display(page, static) != "none") == static_shown, (static, media, javascript)
+        if javascript:
+            for chart in ("#altair-viz-" + "a" * 32, "#altair-viz-" + "b" * 32):
+                assert (_display(page, chart) != "none") == chart_shown, (chart, media)
+        if static_shown and media == "screen":  # a wide static SVG scales down to the phone's width
+            assert page.eval_on_selector("#static-sibling svg", "e => e.getBoundingClientRect().width") <= 390
+        context.close()
