@@ -12,7 +12,9 @@ what this site does with it (gzip sizes; measure with ``tools/page_weight.py``):
   Sphinx warning, so ``-W`` fails the build.  The few icons the theme draws with CSS
   pseudo-elements get CSS replacements in ``_static/site.css``.
 * **The vega bundle** (305 KB) is added only to pages holding a chart
-  (``<div id="altair-viz-…">`` — the renderer contract of ``analysis/charts.py``).
+  (``<div id="altair-viz-…">`` — the renderer contract of ``analysis/charts.py``), with
+  ``defer``: an embedding script must wait for ``window.vegaEmbed`` (today's waits for the
+  ``load`` event when it is not defined yet).
 * **sphinx-design** CSS/JS only on pages that use ``sd-`` components.
 * **Sphinx's search scripts and index** (``searchtools.js``, ``language_data.js``,
   ``searchindex.js``) only on the search page: the theme's search box is a form that
@@ -269,19 +271,24 @@ def _config_inited(app, config) -> None:
 
 
 def _page_context(app, pagename, templatename, context, doctree) -> None:
-    """Per page: drop on-demand assets the page does not use, add the vega bundle where it charts."""
+    """Per page: drop on-demand assets the page does not use; the vega bundle, deferred, where it charts.
+
+    Jupyter Book 1 lists every ``*.js``/``*.css`` under ``_static/`` in ``html_js_files`` /
+    ``html_css_files`` itself, so without this every page would load the vega bundle."""
     body = context.get("body", "") or ""
+
+    def name(asset) -> str:
+        return Path(str(getattr(asset, "filename", asset) or "").split("?")[0]).name
+
     for key in ("script_files", "css_files"):
         files = context.get(key)
-        if not files:
-            continue
-        keep = [f for f in files
-                if not (f.filename and (name := Path(str(f.filename).split("?")[0]).name) in ON_DEMAND
-                        and not ON_DEMAND[name](body))]
-        files[:] = keep
-    if ON_DEMAND["vega-bundle.js"](body) and not any(
-            f.filename and str(f.filename).endswith(VEGA_BUNDLE) for f in context.get("script_files", [])):
-        app.add_js_file(VEGA_BUNDLE)
+        if files:
+            files[:] = [f for f in files if not (name(f) in ON_DEMAND and
+                                                 (name(f) == "vega-bundle.js" or not ON_DEMAND[name(f)](body)))]
+    if ON_DEMAND["vega-bundle.js"](body):
+        # deferred: the text paints before 900 KB of JavaScript is parsed; the chart scripts wait
+        # for the load event when window.vegaEmbed is not defined yet
+        app.add_js_file(VEGA_BUNDLE, priority=800, defer="defer")
 
 
 _CSS_MAP = re.compile(r"/\*[#@]\s*sourceMappingURL=[^*]*\*/\s*")

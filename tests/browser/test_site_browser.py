@@ -263,3 +263,19 @@ def test_static_chart_fallback_css(_sync_browser, chart_fallback_site: Path, jav
         if static_shown and media == "screen":  # a wide static SVG scales down to the phone's width
             assert page.eval_on_selector("#static-sibling svg", "e => e.getBoundingClientRect().width") <= 390
         context.close()
+
+
+def test_print_stylesheet(live_page, screenshot_dir: Path) -> None:
+    """Printed: no navigation or sidebars, tables unclipped, rows kept whole; a PDF is kept as artefact."""
+    page = live_page("book/studies/hua2020.html", width=1280)
+    page.pdf(path=str(screenshot_dir / "book__studies__hua2020__print.pdf"), format="A4")
+    page.emulate_media(media="print")
+    for hidden in (".bd-header", ".bd-sidebar-primary", ".bd-sidebar-secondary", ".prev-next-footer",
+                   "details.hide.above-input"):
+        assert page.eval_on_selector_all(hidden, "els => els.every(e => getComputedStyle(e).display === 'none')"), hidden
+    assert page.eval_on_selector_all(".pst-scrollable-table-container",
+                                     "els => els.length && els.every(e => getComputedStyle(e).overflowX === 'visible')")
+    assert page.eval_on_selector_all("table.table tr",
+                                     "els => els.length && els.every(e => getComputedStyle(e).breakInside === 'avoid')")
+    assert page.eval_on_selector_all("table.table", "els => els.every(e => getComputedStyle(e).display === 'table')")
+    assert (screenshot_dir / "book__studies__hua2020__print.pdf").stat().st_size > 20_000

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import page_weight as pw
@@ -24,9 +25,14 @@ def test_built_site_has_no_source_maps(built_site: Path) -> None:
 
 
 def test_vega_bundle_only_on_chart_pages(built_site: Path) -> None:
-    for r in pw.measure_site(built_site):
+    results = pw.measure_site(built_site)
+    assert any(r.chart_page for r in results) and not all(r.chart_page for r in results)
+    for r in results:
         loads_vega = any(a.path.endswith("vega/vega-bundle.js") for a in r.assets)
         assert loads_vega == r.chart_page, r.page
+        if loads_vega:  # deferred, so the text paints first
+            assert re.search(r'<script defer="defer" src="[^"]*vega-bundle\.js',
+                             (built_site / r.page).read_text(encoding="utf-8")), r.page
 
 
 # --- the meter on small hand-made sites: it must be able to fail ------------------------------
