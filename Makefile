@@ -25,8 +25,9 @@ validate: $(STAMP)
 
 ## Build the static site into _build/html, re-executing every notebook; any warning or failing cell fails the build,
 ## and so does a page that loads from the network, holds a script that is not the site's own or is over its weight.
+## _build/html is built from empty, so no file of an earlier build is left to be published.
 book: $(STAMP) validate
-	rm -rf _build/.jupyter_cache
+	rm -rf _build/.jupyter_cache _build/html
 	$(BIN)/jupyter-book build --all -W -n --keep-going .
 	$(MAKE) --no-print-directory check-site page-weight
 
