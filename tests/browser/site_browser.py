@@ -124,7 +124,8 @@ def launch_args() -> list[str]:
         "--disable-sync",
         "--no-first-run",
         "--no-default-browser-check",
-        "--no-sandbox",
+        "--no-sandbox",            # CI runs as root in a container
+        "--disable-dev-shm-usage",  # containers have a small /dev/shm
         "--disable-gpu",
     ]
 
