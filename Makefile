@@ -7,8 +7,10 @@ STAMP  := $(VENV)/.installed
 SANITIZE := tests/nbval_sanitize.cfg
 # charts carry the vega bundle in JupyterLab, which does not load the book's _static/
 CHARTS_IN_LAB := REVIEW_EMBED_VEGA=1
+# make serve needs only the standard library: the venv's Python if there is one, else $(PYTHON)
+PYTHON_SERVE = $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON))
 
-.PHONY: book test lab clean execute bench validate freeze venv browser-test
+.PHONY: book test lab clean execute bench validate freeze venv browser-test check-site page-weight serve check-deterministic
 
 venv: $(STAMP)
 
@@ -21,11 +23,21 @@ $(STAMP): requirements.txt pyproject.toml
 validate: $(STAMP)
 	$(BIN)/python -m analysis validate data
 
-## Build the static site into _build/html, re-executing every notebook; any warning or failing cell fails the build.
+## Build the static site into _build/html, re-executing every notebook; any warning or failing cell fails the build,
+## and so does a page that loads from the network, holds a script that is not the site's own or is over its weight.
+## _build/html is built from empty, so no file of an earlier build is left to be published.
 book: $(STAMP) validate
-	rm -rf _build/.jupyter_cache
+	rm -rf _build/.jupyter_cache _build/html
 	$(BIN)/jupyter-book build --all -W -n --keep-going .
-	$(BIN)/python -m analysis check-site _build/html
+	$(MAKE) --no-print-directory check-site page-weight
+
+## Static checks of the built site: network references, foreign scripts, inline event handlers, javascript: URLs.
+check-site: $(STAMP)
+	$(BIN)/python tools/check_site.py _build/html
+
+## Gzip weight of every built page with what it loads (text pages <= 150 KB, chart pages <= 500 KB).
+page-weight: $(STAMP)
+	$(BIN)/python tools/page_weight.py _build/html
 
 ## Unit tests of analysis/ and nbval over every notebook in book/ (outputs compared, not only executed).
 test: $(STAMP)
@@ -35,9 +47,21 @@ test: $(STAMP)
 execute: $(STAMP)
 	$(BIN)/python -m analysis execute book
 
-## Open every built page in headless Chromium with the network blocked; every chart must render.
+## Open every built page (1280 px and 390 px) in headless Chromium with every other host blocked: no console
+## error, failed request or dialog; charts drawn; links and anchors resolve; search works; screenshots of the
+## synthesis pages in _build/screenshots/. Needs Debian's chromium (Playwright never downloads a browser).
 browser-test: $(STAMP)
-	$(BIN)/python tests/browser/check_offline.py _build/html
+	SITE_BROWSER=1 $(BIN)/python -m pytest tests/browser -p no:cacheprovider -q
+
+## Build HEAD twice from fresh clones and compare every file (allowed differences: tools/deterministic_build.py).
+check-deterministic: $(STAMP)
+	SITE_DETERMINISTIC=1 $(BIN)/python -m pytest tests/site/test_deterministic_build.py -p no:cacheprovider -q -s
+
+## Serve the built site on http://127.0.0.1:$(PORT)/ (make serve PORT=8001).
+PORT ?= 8000
+serve:
+	@test -f _build/html/index.html || { echo "no built site: run make book first" >&2; exit 1; }
+	$(PYTHON_SERVE) -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
 
 lab: $(STAMP)
 	$(CHARTS_IN_LAB) $(BIN)/jupyter lab book

@@ -1,7 +1,45 @@
-"""Sphinx extension: put the review's current version (newest entry of data/changelog.yaml) in every page footer."""
+"""Sphinx extension: every page footer says which version of the review it shows.
+
+The footer names the review's current version and its date (newest entry of
+data/changelog.yaml) and the commit the site was built from: ``$GITHUB_SHA`` when set (CI),
+else ``git rev-parse --short HEAD`` in the source folder (with "+ local changes" when tracked
+files differ from that commit), else "unknown".  Every piece is HTML-escaped.
+"""
 from __future__ import annotations
 
+import os
+import re
+import subprocess
 from html import escape
+from pathlib import Path
+
+COMMIT_ENV = "GITHUB_SHA"
+
+
+def _git(srcdir: Path, *args: str) -> subprocess.CompletedProcess[str] | None:
+    try:
+        return subprocess.run(["git", "-C", str(srcdir), *args], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def build_commit(srcdir: Path, environ: os._Environ[str] | dict[str, str] = os.environ) -> str:
+    """Short commit id of the build ("unknown" when there is neither $GITHUB_SHA nor git)."""
+    sha = environ.get(COMMIT_ENV, "").strip()
+    if sha:
+        return sha[:7] if re.fullmatch(r"[0-9a-fA-F]{7,64}", sha) else sha[:40]
+    head = _git(srcdir, "rev-parse", "--short", "HEAD")
+    if head is None or head.returncode != 0 or not head.stdout.strip():
+        return "unknown"
+    commit = head.stdout.strip()
+    dirty = _git(srcdir, "diff", "--quiet", "HEAD", "--")
+    return f"{commit} + local changes" if dirty is not None and dirty.returncode == 1 else commit
+
+
+def footer_html(version: str, date: str, commit: str) -> str:
+    return (f'<p class="lsr-version">Living review version {escape(version)} ({escape(date)}), '
+            f'built from commit <code>{escape(commit)}</code>; '
+            "see <em>What's new</em> for the changes.</p>")
 
 
 def _footer(app, config) -> None:
@@ -9,8 +47,7 @@ def _footer(app, config) -> None:
 
     latest = changelog()[0]
     options = dict(config.html_theme_options or {})
-    options["extra_footer"] = (f"<p>Living review version {escape(latest.version)} ({escape(latest.date)}); "
-                               "see <em>What's new</em> for the changes.</p>")
+    options["extra_footer"] = footer_html(str(latest.version), str(latest.date), build_commit(Path(app.srcdir)))
     config.html_theme_options = options
 
 
