@@ -41,7 +41,7 @@ page-weight: $(STAMP)
 
 ## Unit tests of analysis/ and nbval over every notebook in book/ (outputs compared, not only executed).
 test: $(STAMP)
-	$(BIN)/python -m pytest tests book --nbval --nbval-sanitize-with $(SANITIZE) -p no:cacheprovider
+	$(BIN)/python -m pytest tests book --nbval --nbval-sanitize-with $(SANITIZE) -p no:cacheprovider -n auto --dist loadfile
 
 ## Re-execute every notebook in place so its stored outputs match the data (then commit them).
 execute: $(STAMP)

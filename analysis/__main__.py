@@ -1,4 +1,6 @@
-"""Command line: ``python -m analysis validate [DIR] | new-study ID | execute [DIR] | check-site DIR``."""
+"""Command line: ``python -m analysis validate [DIR] | new-study ID | execute [DIR] | export DIR``.
+
+The built site is checked by ``tools/check_site.py`` (``make check-site``)."""
 from __future__ import annotations
 
 import argparse
@@ -78,20 +80,6 @@ def cmd_execute(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_check_site(args: argparse.Namespace) -> int:
-    """Fail if any built page loads a script or stylesheet from the network."""
-    pattern = re.compile(r"""<(?:script|link)\b[^>]*\b(?:src|href)=["'](?:https?:)?//""", re.I)
-    pages = sorted(Path(args.directory).rglob("*.html"))
-    bad = [(p, m.group(0)) for p in pages for m in pattern.finditer(p.read_text(encoding="utf-8"))]
-    for p, tag in bad:
-        print(f"{p}: loads from the network: {tag}")
-    if not pages:
-        print(f"no HTML pages under {args.directory}")
-        return 1
-    print(f"check-site: {len(pages)} pages, {len(bad)} network references")
-    return 1 if bad else 0
-
-
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the studies, outcomes and results tables (CSV and Parquet) into a directory."""
     from .review import export
@@ -118,9 +106,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("directory")
     p.add_argument("--data", help="the data directory (default: the repository's data/)")
     p.set_defaults(func=cmd_export)
-    p = sub.add_parser("check-site", help="check a built site loads nothing from the network")
-    p.add_argument("directory")
-    p.set_defaults(func=cmd_check_site)
     args = parser.parse_args(argv)
     return args.func(args)
 

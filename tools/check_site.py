@@ -19,7 +19,7 @@ the same rules again on the DOM the browser built) and each of these is a proble
     ``searchindex.js`` at the site root) that exists, with no inline text;
   - inline scripts on the allow-list :data:`THEME_SCRIPTS` (the exact texts the theme and
     Sphinx write, by pattern; ``DOCUMENTATION_OPTIONS.pagename`` must name the page itself);
-  - the chart-embedding script of ``analysis/charts.py``: ``var id="altair-viz-<32 hex>",
+  - the chart-embedding script of ``analysis/present/charts/render.py``: ``var id="altair-viz-<32 hex>",
     spec=<JSON>,opt=<JSON>`` followed by one of the known bodies in :data:`CHART_TAILS`
     (by SHA-256); the spec and the options must parse as JSON, the id must be the id of a
     ``<div>`` on the page, and no string in them may be a ``javascript:`` URL or an external
@@ -70,19 +70,20 @@ THEME_SCRIPTS: dict[str, re.Pattern[str]] = {
         '        console.log("[PST]: Set focus on search field.");\n    }\n  ')),
 }
 
-#: The chart-embedding script of analysis/charts.py (offline_renderer, _EMBED_JS): the text
-#: after ``opt=<JSON>``.  When that script changes, add its new body here (the check prints the
-#: SHA-256 and the text of any body it does not know).
-CHART_TAIL_V1 = (
-    ';function show(){var el=document.getElementById(id);if(!el)return;if(typeof window.vegaEmbed!=="function")'
-    '{el.textContent="[Chart not rendered: the offline Vega bundle (_static/vega/vega-bundle.js) is not loaded. '
-    "In a live JupyterLab session call analysis.charts.setup('default').]\";return;}"
-    'window.vegaEmbed("#"+id,spec,opt).catch(function(e){el.textContent="[Chart error: "+e+"]";});}'
-    'if(typeof window.vegaEmbed==="function"||document.readyState==="complete"){show();}'
-    'else{window.addEventListener("load",show);}})();'
+#: The chart-embedding script's body, the text after ``opt=<JSON>``.  When that script changes,
+#: add its new body here (the check prints the SHA-256 and the text of any body it does not know).
+#: analysis/present/charts/render.py EMBED_TAIL (finds its div as the script's previous sibling;
+#: tests/site/test_check_site.py asserts the two texts are equal)
+CHART_TAIL_V2 = (
+    ';var s=document.currentScript,el=s&&s.previousElementSibling;if(!el||el.id!==id)el=document.getEleme'
+    'ntById(id);function show(){if(!el)return;if(typeof window.vegaEmbed!=="function"){el.textContent="[C'
+    'hart not rendered: the offline Vega bundle (_static/vega/vega-bundle.js) is not loaded.]";return;}wi'
+    'ndow.vegaEmbed(el,spec,opt).catch(function(e){el.textContent="[Chart error: "+e+"]";});}if(typeof wi'
+    'ndow.vegaEmbed==="function"||document.readyState==="complete"){show();}else{window.addEventListener('
+    '"load",show);}})();'
 )
 CHART_TAILS: dict[str, str] = {  # sha256 of the body -> where it comes from
-    hashlib.sha256(CHART_TAIL_V1.encode()).hexdigest(): "analysis/charts.py _EMBED_JS as of commit 32a5937",
+    hashlib.sha256(CHART_TAIL_V2.encode()).hexdigest(): "analysis/present/charts/render.py EMBED_TAIL",
 }
 CHART_HEAD = re.compile(r'\(function\(\)\{var id="(?P<id>altair-viz-[0-9a-f]{32})",spec=')
 #: vega-embed options a chart may set (JSON only, so no functions can come in through them)

@@ -101,7 +101,7 @@ def test_hostile_snippets_fail(snippet: str, kind: str) -> None:
 
 
 def _chart(spec: str = '{"mark":"point"}', opt: str = '{"actions":false}',
-           tail: str = cs.CHART_TAIL_V1, div_id: str = "altair-viz-" + "ab" * 16) -> str:
+           tail: str = cs.CHART_TAIL_V2, div_id: str = "altair-viz-" + "ab" * 16) -> str:
     return (f'<div id="{div_id}"></div><script type="text/javascript">(function(){{var id="altair-viz-{"ab" * 16}",'
             f"spec={spec},opt={opt}{tail}</script>")
 
@@ -111,7 +111,7 @@ def test_chart_script_allowed() -> None:
 
 
 @pytest.mark.parametrize("kwargs, why", [
-    ({"tail": cs.CHART_TAIL_V1.replace("show();}", "show();alert(1);}", 1)}, "unknown chart-embedding code"),
+    ({"tail": cs.CHART_TAIL_V2.replace("show();}", "show();alert(1);}", 1)}, "unknown chart-embedding code"),
     ({"spec": '{"mark":"point"};alert(1);var x={}'}, "no opt="),
     ({"spec": '{"mark":"point","href":"javascript:alert(1)"}'}, "script URL"),
     ({"spec": '{"data":{"url":"https://x.example/d.json"}}'}, "another host"),
@@ -134,3 +134,10 @@ def test_built_site_passes(built_site: Path) -> None:
     pages, problems = cs.check_site(built_site)
     assert len(pages) > 10
     assert not problems, "\n".join(map(str, problems))
+
+
+def test_allowed_chart_body_is_the_one_the_package_writes() -> None:
+    """The allow-list and the chart renderer change together (or this fails)."""
+    from analysis.present.charts.render import EMBED_TAIL
+
+    assert cs.CHART_TAIL_V2 == EMBED_TAIL

@@ -4,10 +4,16 @@ Nothing here changes global state on import.  :func:`display` shows a chart in a
 through :func:`mimebundle`; :func:`setup` (explicit, for interactive use) registers the same
 output as an Altair renderer together with the theme.
 
-The HTML contract the site relies on (page-weight script, browser test, CSS):
+The HTML contract the site relies on (page-weight script, browser test, ``tools/check_site.py``,
+``_static/site.css``), all inside one ``<div class="lsr-chart">``:
 
-* ``<div id="altair-viz-<32 hex>" class="review-chart"></div>`` followed by one inline
-  ``<script>`` whose only statement embeds the inlined spec with ``window.vegaEmbed``;
+* ``<div id="altair-viz-<32 hex>" class="review-chart" role="img" aria-label="…">`` followed by one
+  inline ``<script>``: ``(function(){var id="altair-viz-…",spec=<JSON>,opt=<JSON>`` and a fixed
+  body (:data:`EMBED_TAIL`, whose SHA-256 ``tools/check_site.py`` allows) that embeds the spec
+  with ``window.vegaEmbed`` once the deferred bundle has loaded;
+* ``<div class="chart-static">`` with the same chart as static SVG from the pinned
+  ``vl-convert`` (shown where scripts do not run and in print), and ``<p class="chart-alt">``
+  with the chart's text alternative (its description);
 * the id is a SHA-256 of the spec, so re-executing a notebook reproduces it byte for byte
   whatever ran before in the kernel; the script finds its own ``<div>`` as its previous
   element sibling, so two identical charts on a page still render;
@@ -18,6 +24,7 @@ The HTML contract the site relies on (page-weight script, browser test, CSS):
 from __future__ import annotations
 
 import hashlib
+import html as _html
 import json
 import os
 from collections.abc import Mapping
@@ -38,17 +45,18 @@ BUNDLE_FILE = Path(__file__).resolve().parents[3] / "_static" / BUNDLE_STATIC_PA
 #: set to "1" (``make lab`` does) to carry the vega bundle inside each chart's output
 EMBED_ENV = "REVIEW_EMBED_VEGA"
 
-_EMBED_JS = (
-    "(function(){{"
-    'var el=document.currentScript&&document.currentScript.previousElementSibling,spec={spec},opt={opt};'
-    "function show(){{if(!el)return;"
-    'if(typeof window.vegaEmbed!=="function"){{'
-    'el.textContent="[Chart not rendered: the offline Vega bundle (_static/{bundle}) is not loaded. '
-    'In a live JupyterLab session call analysis.present.charts.setup(\'default\').]";return;}}'
-    'window.vegaEmbed(el,spec,opt).catch(function(e){{el.textContent="[Chart error: "+e+"]";}});}}'
-    'if(typeof window.vegaEmbed==="function"||document.readyState==="complete"){{show();}}'
-    'else{{window.addEventListener("load",show);}}'
-    "}})();"
+#: the embedding script's fixed body, after ``(function(){var id="…",spec=<JSON>,opt=<JSON>``;
+#: tools/check_site.py allows exactly this text (by SHA-256): change both together
+EMBED_TAIL = (
+    ';var s=document.currentScript,el=s&&s.previousElementSibling;'
+    'if(!el||el.id!==id)el=document.getElementById(id);'
+    'function show(){if(!el)return;'
+    'if(typeof window.vegaEmbed!=="function"){'
+    'el.textContent="[Chart not rendered: the offline Vega bundle (_static/vega/vega-bundle.js) is not loaded.]";return;}'
+    'window.vegaEmbed(el,spec,opt).catch(function(e){el.textContent="[Chart error: "+e+"]";});}'
+    'if(typeof window.vegaEmbed==="function"||document.readyState==="complete"){show();}'
+    'else{window.addEventListener("load",show);}'
+    "})();"
 )
 
 
@@ -121,11 +129,38 @@ def mimebundle(chart_or_spec: Any, embed_options: Mapping[str, Any] | None = Non
     opts.update(embed_options or {})
     spec_json = json_for_script(spec)
     div_id = "altair-viz-" + hashlib.sha256(spec_json.encode()).hexdigest()[:32]
-    script = _EMBED_JS.format(spec=spec_json, opt=json_for_script(opts), bundle=BUNDLE_STATIC_PATH)
-    html = f'<div id="{div_id}" class="review-chart"></div>\n<script type="text/javascript">{script}</script>'
+    script = f'(function(){{var id="{div_id}",spec={spec_json},opt={json_for_script(opts)}' + EMBED_TAIL
+    alt_text = _html.escape(_alternative(spec), quote=True)
+    html = (f'<div class="lsr-chart">\n<div id="{div_id}" class="review-chart" role="img" aria-label="{alt_text}"></div>\n'
+            f'<script type="text/javascript">{script}</script>\n'
+            f'<div class="chart-static" aria-hidden="true">{static_svg(spec)}</div>\n'
+            f'<p class="chart-alt">{alt_text}</p>\n</div>')
     if os.environ.get(EMBED_ENV) == "1":
         html = f'<script type="text/javascript">{_bundle_text()}</script>\n{html}'
     return {"text/html": html, "text/plain": describe(spec)}
+
+
+def _alternative(spec: Mapping[str, Any]) -> str:
+    """The chart's text alternative: its title and the one-sentence description it was built with."""
+    title = spec.get("title")
+    if isinstance(title, Mapping):
+        title = title.get("text")
+    if isinstance(title, list):
+        title = " ".join(map(str, title))
+    desc = spec.get("description") or ""
+    return ". ".join(x for x in (str(title).strip() if title else "", str(desc).strip()) if x) or "Chart"
+
+
+def static_svg(spec: Mapping[str, Any]) -> str:
+    """The chart as static SVG (pinned vl-convert), for readers without scripts and for print.
+
+    The SVG is rendered from the same spec (its parameters at their initial values); vl-convert
+    writes text as escaped SVG text, and the XML prolog is dropped so it can sit inside HTML.
+    """
+    import vl_convert as vlc
+
+    svg = vlc.vegalite_to_svg(dict(spec))
+    return svg[svg.index("<svg"):] if "<svg" in svg else svg
 
 
 class Offline:
