@@ -12,14 +12,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    """Validate the study files (and the changelog and harmonisation files) of a data folder."""
     directory = Path(args.directory) if args.directory else data.DATA_DIR
     studies, problems = data.validate(directory)
     for name, reader in (("changelog.yaml", data.changelog), ("harmonisation.yaml", data.harmonisation)):
-        if (directory / name).exists():
+        if (directory / name).is_file():
             try:
                 reader(directory)
             except data.DataError as exc:
                 problems += exc.problems
+            except Exception as exc:  # noqa: BLE001 - a defect is reported as a problem line, not a traceback
+                problems.append(data.Problem(data.display(directory / name), "-", "(file)",
+                                             f"internal error while checking {name}: {type(exc).__name__}: {exc}"))
     if problems:
         for p in problems:
             print(p)

@@ -21,7 +21,7 @@ MINIMAL = {
     "short_name": "Demo 2024",
     "citation": {"authors": ["Doe J"], "year": 2024, "title": "A demo", "bibkey": "demo2024"},
     "publication_type": "full_paper",
-    "extracted_from": {"document": "demo.txt", "what": "abstract"},
+    "extracted_from": {"identifier": "seed:demo.txt", "part": "abstract", "what": "abstract"},
     "design": "retrospective_series",
     "population": {"n_infused": {"value": 43, "source": "43 subjects were infused"}},
     "arms": [{"id": "all", "label": "All", "n": {"value": 43, "source": "43 subjects were infused"},
