@@ -25,6 +25,8 @@ from .schema import Problem, Study, short
 STUDY_SUFFIX = ".yaml"
 #: a study file is a few kilobytes; anything this large is not a study file (and would be slow to read)
 MAX_FILE_BYTES = 1_000_000
+#: the hand-kept bibliography beside ``studies/`` (references that are not studies: methods papers)
+HAND_KEPT_BIB = "references.bib"
 
 
 class DataError(ValueError):
@@ -209,10 +211,18 @@ def _declared_id(raw: object, stem: str) -> str:
     return ident if isinstance(ident, str) and re.fullmatch(schema.ID_PATTERN, ident) else stem
 
 
+def hand_kept_keys(directory: Path) -> set[str]:
+    """Citation keys of the hand-kept bibliography ``directory/references.bib`` (empty if absent)."""
+    path = directory / HAND_KEPT_BIB
+    text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+    return set(re.findall(r"@\w+\s*\{\s*([^,\s]+)\s*,", text))
+
+
 def validate(directory: Path) -> tuple[list[Study], list[Problem]]:
     """Parse every study file under ``directory`` and run the cross-study checks.
 
-    Cross-study rules: a study id is declared by one file only; citation keys are unique; an overlap names a study that has a file
+    Cross-study rules: a study id is declared by one file only; citation keys are unique (and
+    not already in the hand-kept ``references.bib``); an overlap names a study that has a file
     (a study whose file fails is still known, so its neighbours are not blamed for it).
     """
     files, problems = study_files(directory)
@@ -229,10 +239,14 @@ def validate(directory: Path) -> tuple[list[Study], list[Problem]]:
     studies = [s for f, s, _, _ in parsed if s is not None and declared.get(s.id) == display(f)]
     shown = {s.id: declared[s.id] for s in studies}
     bibkeys: dict[str, str] = {}
+    hand_kept = hand_kept_keys(directory)
     for s in studies:
         key = s.citation.bibkey
         if key in bibkeys:
             problems.append(Problem(shown[s.id], s.id, "citation.bibkey", f"{key!r} is also the key of {bibkeys[key]}"))
+        elif key in hand_kept:
+            problems.append(Problem(shown[s.id], s.id, "citation.bibkey",
+                                    f"{key!r} is also a key in {display(directory / HAND_KEPT_BIB)}"))
         bibkeys.setdefault(key, s.id)
         for i, ov in enumerate(s.overlap):
             if ov.study not in known:
