@@ -8,7 +8,7 @@ from __future__ import annotations
 import polars as pl
 
 from ..review import audit as _audit
-from ..review import comparisons, survival
+from ..review import comparisons, quotes, survival
 from ..review.loading import Review
 from ..review.schema import ESTIMATORS, Study, decimals
 from . import charts
@@ -159,6 +159,19 @@ def outcome_chart(review: Review, study_id: str) -> None:
 def flags(review: Review, study_id: str) -> pl.DataFrame:
     """Known problems recorded for a study (typos, inconsistencies, overlap, indirectness)."""
     return review.flags.filter(pl.col("study") == study_id).drop("study")
+
+
+def quote_checks(review: Review, study_id: str) -> pl.DataFrame:
+    """Quotes of a study that could not be verified against a local source text (:func:`analysis.review.quotes.verify`).
+
+    One row per unverified quote: its field in the study file, why (not found in the named
+    local text, or no local text to check against) and the quote.  Empty when every quote was
+    found verbatim.
+    """
+    q = quotes.verify(review).filter((pl.col("study") == study_id) & (pl.col("status") != "verified"))
+    why = [f"not found in {s.rsplit('/', 1)[-1]}" if st == "not_found" else "no local source text"
+           for st, s in zip(q["status"], q["source_file"].fill_null(""))]
+    return q.select("field", pl.Series("status", why, dtype=pl.String), pl.col("quote").alias("source"))
 
 
 def survival_records(review: Review, study_id: str) -> pl.DataFrame:
