@@ -1,7 +1,6 @@
 """Study-level selection, sensitivity scenarios, the reported-vs-recomputed audit, and the living-review property."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import polars as pl
@@ -13,12 +12,13 @@ from analysis.present import tables
 from analysis.review import audit, comparisons, survival, synthesis
 from analysis.review import loading as data
 
-ROOT = Path(__file__).resolve().parents[1]
+from factory import FIXTURE, ROOT, copy_review
 
 
 @pytest.fixture(scope="module")
 def review():
-    return data.load()
+    """The frozen fixture review (tests/fixtures/review): adding a study to data/ changes nothing here."""
+    return data.load(FIXTURE)
 
 
 def test_cr_selection_excludes_outside_population_and_comparators(review):
@@ -43,8 +43,7 @@ def test_combined_arm_is_preferred(review):
 
 
 def _copy_data(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "data", tmp_path / "data")
-    return tmp_path / "data"
+    return copy_review(tmp_path)
 
 
 def _two_arm_study(outcomes: list[dict]) -> dict:
@@ -259,5 +258,5 @@ def test_a_digitised_curve_in_data_curves_enters_the_synthesis(tmp_path):
     row = survival.landmark_estimates(review, "os", 12, "months").filter(pl.col("study") == "zhang2021").row(0, named=True)
     assert row["estimate_source"] == "reconstructed from published curve" and row["poolable"]
     # without the curve the printed 43% (25, 62) is used
-    row0 = survival.landmark_estimates(data.load(), "os", 12, "months").filter(pl.col("study") == "zhang2021").row(0, named=True)
+    row0 = survival.landmark_estimates(data.load(FIXTURE), "os", 12, "months").filter(pl.col("study") == "zhang2021").row(0, named=True)
     assert row0["estimate_source"].startswith("reported")
