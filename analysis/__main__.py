@@ -59,11 +59,28 @@ def cmd_new_study(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_execute(args: argparse.Namespace) -> int:
-    """Bring study chapters in line with the template, then re-execute notebooks in place."""
+def execute_notebook(path: Path) -> None:
+    """Execute a notebook in place, storing only what the code produces.
+
+    Re-executing an unchanged notebook on unchanged data rewrites the same bytes: no execution
+    timestamps (``record_timing=False``, and old ``metadata.execution`` removed) and no Python
+    version in the notebook metadata (the kernel name is pinned to ``python3``).
+    """
     import nbformat
     from nbclient import NotebookClient
 
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3", record_timing=False,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+    nb.metadata.get("language_info", {}).pop("version", None)
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nbformat.write(nb, path)
+
+
+def cmd_execute(args: argparse.Namespace) -> int:
+    """Bring study chapters in line with the template, then re-execute notebooks in place."""
     from . import chapters
 
     root = Path(args.directory)
@@ -72,10 +89,7 @@ def cmd_execute(args: argparse.Namespace) -> int:
     paths = sorted(p for p in root.rglob("*.ipynb")
                    if not any(part.startswith(("_", ".")) for part in p.relative_to(root).parts))
     for path in paths:
-        nb = nbformat.read(path, as_version=4)
-        NotebookClient(nb, timeout=600, kernel_name="python3",
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
-        nbformat.write(nb, path)
+        execute_notebook(path)
         print(f"executed {path}")
     return 0
 
