@@ -245,3 +245,35 @@ def test_every_locally_verifiable_quote_is_verbatim():
     bad = checked.filter(pl.col("status") == "not_found")
     assert bad.height == 0, "\n".join(f"{r['study']}: {r['field']}: not in {r['source_file']}: {r['quote']!r} "
                                       f"(missing {r['missing']!r})" for r in bad.iter_rows(named=True))
+
+
+# ------------------------------------------------------------------ conventions of the stricter checks
+
+
+def test_ci_level_as_a_fraction_is_stored_in_percent(tmp_path):
+    write(tmp_path, with_outcome(ci={"low": "66", "high": "92", "level": 0.95}))
+    assert data.load(tmp_path).outcomes["ci_level"].to_list() == [95.0]
+
+
+def test_landmarks_in_different_units_are_ordered_in_days(tmp_path):
+    km = lambda pct, t, unit: {"outcome": "os", "arm": "all", "estimator": "km_landmark", "denominator": 43,  # noqa: E731
+                               "denominator_kind": "infused", "percent": pct, "time": t, "time_unit": unit,
+                               "source": "43 subjects were infused"}
+    study = with_outcome()
+    study["outcomes"] += [km("55", 12, "months"), km("55", 1, "years"), km("50", 2, "years")]
+    assert problems_for(tmp_path, study) == []
+    study["outcomes"][-1] = km("60", 2, "years")
+    msgs = problems_for(tmp_path, study)
+    assert any(m.endswith("demo2024: outcomes[3].percent: 60% at 2 years vs 55% at 1 years (outcomes[2]): "
+                          "survival cannot rise over time (os, all)") for m in msgs), msgs
+
+
+def test_a_subgroup_landmark_is_not_compared_with_the_whole_arm(tmp_path):
+    """Zhang 2021: 1-year EFS 43% in all 43 and 59% in the CR subgroup are different populations."""
+    study = with_outcome()
+    for pct, kind in (("43", "infused"), ("59", "subgroup")):
+        study["outcomes"].append({"outcome": "efs", "arm": "all", "estimator": "km_landmark", "denominator": 43,
+                                  "denominator_kind": kind, "percent": pct, "time": 12, "time_unit": "months",
+                                  "source": "43 subjects were infused"})
+    study["outcomes"][-1]["time"] = 18
+    assert problems_for(tmp_path, study) == []

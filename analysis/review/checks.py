@@ -18,6 +18,11 @@ DAYS = {"days": 1.0, "months": 365.25 / 12, "years": 365.25}
 MONOTONE = {"km_landmark": "fall", "cumulative_incidence": "rise"}
 
 
+def _pr(printed: str) -> str:
+    """A printed number for a message, cut short when it is absurdly long."""
+    return printed if len(printed) <= 24 else printed[:24] + "..."
+
+
 def _num(x: str | float) -> str:
     d = Decimal(str(x))
     return str(int(d)) if d == d.to_integral_value() else str(d)
@@ -52,18 +57,19 @@ def count_interval(percent: str | Decimal | int, n: int, decimals: int = 0) -> t
     >>> count_interval("79", 43)
     (34, 34)
     >>> count_interval("23.07", 13, 2)   # no count of 13 gives 23.07% (3/13 = 23.08%)
-    (4, 3)
+    (3, 2)
     """
     if n <= 0 or decimals < 0:
         raise ValueError(f"need n > 0 and decimals >= 0; got n={n}, decimals={decimals}")
-    sign, digits, exponent = Decimal(percent).as_tuple()
-    if not isinstance(exponent, int):
-        raise ValueError(f"{percent!r} is not a finite number")
-    mantissa = int("".join(map(str, digits)) or "0") * (-1 if sign else 1)
-    if exponent >= 0:  # p = P / 10**e exactly
-        big_p, e = mantissa * 10 ** exponent, 0
+    whole, dot, frac = percent.partition(".") if isinstance(percent, str) else ("", "", "")
+    if whole.isascii() and whole.isdigit() and (not dot or (frac.isascii() and frac.isdigit())):
+        big_p, e = int(whole + frac), len(frac)  # plain notation: p = P / 10**e exactly
     else:
-        big_p, e = mantissa, -exponent
+        sign, digits, exponent = Decimal(percent).as_tuple()
+        if not isinstance(exponent, int):
+            raise ValueError(f"{percent!r} is not a finite number")
+        mantissa = int("".join(map(str, digits)) or "0") * (-1 if sign else 1)
+        big_p, e = (mantissa * 10 ** exponent, 0) if exponent >= 0 else (mantissa, -exponent)
     # p -+ h = (2 P 10^d -+ 10^e) / (2 10^(e+d));  k = n (p -+ h) / 100
     scale = 200 * 10 ** (e + decimals)
     centre = 2 * big_p * 10 ** decimals
@@ -182,7 +188,7 @@ def _percent_problems(p: str, o: Outcome) -> list[tuple[str, str]]:
     ev, den = o.events, o.denominator
     pct = Decimal(o.percent) if o.percent is not None else None
     if pct is not None and pct > 100:
-        out.append((f"{p}.percent", f"{o.percent} is outside 0-100"))
+        out.append((f"{p}.percent", f"{_pr(o.percent)} is outside 0-100"))
         pct = None
     flagged = {f.kind for f in o.flags}
     if pct is not None and o.estimator == "proportion" and den is not None and den > 0 and (ev is None or ev <= den):
@@ -190,20 +196,20 @@ def _percent_problems(p: str, o: Outcome) -> list[tuple[str, str]]:
         lo, hi = count_interval(o.percent, den, d)
         explained = "percent_not_reproducible" in flagged
         if ev is not None and not lo <= ev <= hi and not explained:
-            out.append((f"{p}.percent", f"{o.percent}% is not {ev}/{den} (= {100 * ev / den:.{d + 2}f}%) "
+            out.append((f"{p}.percent", f"{_pr(o.percent)}% is not {ev}/{den} (= {100 * ev / den:.{min(d, 8) + 2}f}%) "
                         "at the printed precision"))
         elif ev is None and lo > hi and not explained:
-            out.append((f"{p}.percent", f"no integer count of {den} gives {o.percent}% at {d} decimals"))
+            out.append((f"{p}.percent", f"no integer count of {den} gives {_pr(o.percent)}% at {d} decimals"))
         elif explained and lo <= hi and (ev is None or lo <= ev <= hi):
             out.append((f"{p}.flags", "flagged percent_not_reproducible, but the percentage is reproducible"))
     if o.ci is not None:
         lo_ci, hi_ci = Decimal(o.ci.low), Decimal(o.ci.high)
         if hi_ci > 100:
-            out.append((f"{p}.ci.high", f"{o.ci.high} is above 100"))
+            out.append((f"{p}.ci.high", f"{_pr(o.ci.high)} is above 100"))
         elif lo_ci > hi_ci:
-            out.append((f"{p}.ci", f"lower limit {o.ci.low} is above upper limit {o.ci.high}"))
+            out.append((f"{p}.ci", f"lower limit {_pr(o.ci.low)} is above upper limit {_pr(o.ci.high)}"))
         elif pct is not None and not (lo_ci <= pct <= hi_ci):
-            out.append((f"{p}.ci", f"({o.ci.low}, {o.ci.high}) does not contain the estimate {o.percent}"))
+            out.append((f"{p}.ci", f"({_pr(o.ci.low)}, {_pr(o.ci.high)}) does not contain the estimate {_pr(o.percent)}"))
     return out
 
 

@@ -23,8 +23,12 @@ from .schema import Problem, Study, short
 
 #: the one spelling of a study file (``data/studies/<id>.yaml``)
 STUDY_SUFFIX = ".yaml"
-#: a study file is a few kilobytes; anything this large is not a study file (and would be slow to read)
-MAX_FILE_BYTES = 1_000_000
+#: a study file is a few kilobytes (the largest today is 11 kB); anything larger than this is not a study
+#: file, and would take longer than a second to parse
+MAX_FILE_BYTES = 256_000
+#: deepest nesting of flow collections (``[`` / ``{``) a study file may have (real files: 2); deeper
+#: nesting makes YAML parsers slow (quadratic) or exhaust the recursion limit
+MAX_FLOW_DEPTH = 64
 #: the hand-kept bibliography beside ``studies/`` (references that are not studies: methods papers)
 HAND_KEPT_BIB = "references.bib"
 
@@ -37,7 +41,7 @@ class DataError(ValueError):
         super().__init__("\n".join(str(p) for p in problems))
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser when available: linear, fast
     """A safe YAML loader that rejects duplicate mapping keys (PyYAML keeps the last one)."""
 
 
@@ -67,6 +71,15 @@ def display(path: Path) -> str:
         return str(path)
 
 
+def flow_depth(text: str) -> int:
+    """The deepest nesting of ``[``/``{`` in ``text`` (brackets inside quotes counted too: an upper bound)."""
+    depth = deepest = 0
+    for ch in re.sub(r"[^\[\]{}]+", "", text):
+        depth = depth + 1 if ch in "[{" else max(depth - 1, 0)
+        deepest = max(deepest, depth)
+    return deepest
+
+
 def read_yaml(path: Path, study: str = "-") -> tuple[object, list[Problem]]:
     """Read one YAML file; returns ``(data, [])`` or ``(None, [problem])`` -- never raises for bad content."""
     shown = display(path)
@@ -82,6 +95,8 @@ def read_yaml(path: Path, study: str = "-") -> tuple[object, list[Problem]]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return fail("(file)", f"not UTF-8 text (byte {exc.start}: {exc.object[exc.start]:#04x})")
+    if flow_depth(text) > MAX_FLOW_DEPTH:
+        return fail("(file)", f"brackets nested more than {MAX_FLOW_DEPTH} deep: not a study file")
     try:
         return yaml.load(text, Loader=_UniqueKeyLoader), []  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
@@ -116,7 +131,11 @@ def pydantic_message(err: dict) -> str:
     if kind in ("string_type", "model_type", "dict_type", "list_type", "model_attributes_type"):
         want = {"string_type": "text", "list_type": "a list"}.get(kind, "a mapping of fields")
         return f"expected {want}, got {short(value)}"
-    msg = err["msg"].removeprefix("Value error, ")
+    if kind == "too_short":
+        return f"needs at least {err['ctx']['min_length']} item(s)"
+    if kind == "value_error":  # our own validators name the value themselves
+        return err["msg"].removeprefix("Value error, ")
+    msg = err["msg"]
     return f"{msg} (got {short(value)})" if value is not None and not isinstance(value, (dict, list)) else msg
 
 
@@ -126,7 +145,8 @@ def check_raw(raw: object, shown: str, stem: str) -> tuple[Study | None, list[Pr
     Pure (no file access); raises only on a defect of this package, never on bad input.
     """
     if not isinstance(raw, dict):
-        return None, [Problem(shown, stem, "(top level)", f"expected a mapping of fields, got {short(raw)}")]
+        got = "an empty document" if raw is None else short(raw)
+        return None, [Problem(shown, stem, "(top level)", f"expected a mapping of fields, got {got}")]
     declared = raw.get("id")
     sid = declared if isinstance(declared, str) and re.fullmatch(schema.ID_PATTERN, declared) else stem
     problems: list[Problem] = []
@@ -181,6 +201,8 @@ def study_files(directory: Path) -> tuple[list[Path], list[Problem]]:
                 continue
         if entry.is_dir():
             problems.append(where("a folder among the study files: not read (move it out)"))
+        elif not entry.is_file():  # a FIFO or device would block or never end when read
+            problems.append(where("not a regular file: not read"))
         elif entry.suffix == ".yml":
             problems.append(where(f"study files end in {STUDY_SUFFIX}: rename it to {entry.stem}{STUDY_SUFFIX} "
                                   "(a .yml file is not read)"))
