@@ -8,7 +8,7 @@ SANITIZE := tests/nbval_sanitize.cfg
 # charts carry the vega bundle in JupyterLab, which does not load the book's _static/
 CHARTS_IN_LAB := REVIEW_EMBED_VEGA=1
 
-.PHONY: book test lab clean execute bench validate freeze venv browser-test
+.PHONY: book test test-slow lab clean execute bench validate freeze venv browser-test
 
 venv: $(STAMP)
 
@@ -28,8 +28,13 @@ book: $(STAMP) validate
 	$(BIN)/python -m analysis check-site _build/html
 
 ## Unit tests of analysis/ and nbval over every notebook in book/ (outputs compared, not only executed).
+## Slow end-to-end tests (minutes) are left to `make test-slow`.
 test: $(STAMP)
-	$(BIN)/python -m pytest tests book --nbval --nbval-sanitize-with $(SANITIZE) -p no:cacheprovider
+	$(BIN)/python -m pytest tests book --nbval --nbval-sanitize-with $(SANITIZE) -p no:cacheprovider -m "not slow"
+
+## Slow end-to-end tests: the README's "Adding a study" steps walked in a temporary copy of the repository.
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest tests -m slow -p no:cacheprovider -s
 
 ## Re-execute every notebook in place so its stored outputs match the data (then commit them).
 execute: $(STAMP)

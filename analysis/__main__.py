@@ -36,26 +36,30 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_new_study(args: argparse.Namespace) -> int:
-    """Create the chapter notebook of a study from the template (the data file is yours to write)."""
+    """Scaffold a study: its data file from the skeleton when missing, else its chapter from the template."""
     from . import chapters
 
     sid = args.id
     if not re.fullmatch(r"[a-z][a-z0-9_]*", sid):
         print(f"study id {sid!r} must be lower case letters, digits and underscores", file=sys.stderr)
         return 1
+    path = data.DATA_DIR / "studies" / f"{sid}.yaml"
+    if not path.exists():
+        path.write_text(chapters.SKELETON.read_text(encoding="utf-8").replace("__STUDY_ID__", sid), encoding="utf-8")
+        print(f"wrote {path}: fill it in (every TODO), then run `make validate` and this command again")
+        return 0
+    study, problems = data.parse_study(path)
+    if study is None:
+        for p in problems:
+            print(p, file=sys.stderr)
+        print(f"fix {path} first: the chapter takes its title from it", file=sys.stderr)
+        return 1
     target = chapters.STUDIES / f"{sid}.ipynb"
     if target.exists():
         print(f"{target} exists; not overwritten", file=sys.stderr)
         return 1
-    path = data.DATA_DIR / "studies" / f"{sid}.yaml"
-    study, problems = data.parse_study(path) if path.exists() else (None, [])
-    if study is None:
-        for p in problems or [f"data/studies/{sid}.yaml: not found"]:
-            print(p, file=sys.stderr)
-        print("write a valid data file first: the chapter takes its title from it", file=sys.stderr)
-        return 1
     target.write_text(chapters.dumps(chapters.render(sid, study.short_name)), encoding="utf-8")
-    print(f"wrote {target.relative_to(ROOT)}; now run `make execute` to store its outputs")
+    print(f"wrote {target}; add a line to data/changelog.yaml, then `make execute` stores its outputs")
     return 0
 
 
@@ -114,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("validate", help="validate every study file; exit 1 listing all problems")
     p.add_argument("directory", nargs="?")
     p.set_defaults(func=cmd_validate)
-    p = sub.add_parser("new-study", help="create book/studies/ID.ipynb from the chapter template")
+    p = sub.add_parser("new-study", help="write data/studies/ID.yaml from the skeleton (when missing), "
+                       "else book/studies/ID.ipynb from the chapter template")
     p.add_argument("id")
     p.set_defaults(func=cmd_new_study)
     p = sub.add_parser("execute", help="re-execute notebooks in place")

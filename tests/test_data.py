@@ -277,3 +277,28 @@ def test_a_subgroup_landmark_is_not_compared_with_the_whole_arm(tmp_path):
                                   "source": "43 subjects were infused"})
     study["outcomes"][-1]["time"] = 18
     assert problems_for(tmp_path, study) == []
+
+
+def test_a_placeholder_left_from_the_skeleton_is_refused(tmp_path):
+    study = with_outcome(source="TODO quote")
+    msgs = problems_for(tmp_path, study)
+    assert any(m.endswith("demo2024: outcomes[0].source: placeholder TODO left from the study skeleton") for m in msgs)
+
+
+def test_new_study_scaffolds_the_data_file_then_the_chapter(tmp_path, monkeypatch, capsys):
+    from analysis import chapters
+    from analysis.__main__ import main
+
+    (tmp_path / "data" / "studies").mkdir(parents=True)
+    monkeypatch.setattr(data, "DATA_DIR", tmp_path / "data")
+    monkeypatch.setattr(chapters, "STUDIES", tmp_path / "chapters")
+    (tmp_path / "chapters").mkdir()
+    assert main(["new-study", "demo2024"]) == 0  # 1. the skeleton
+    path = tmp_path / "data" / "studies" / "demo2024.yaml"
+    assert "id: demo2024" in path.read_text(encoding="utf-8")
+    assert main(["new-study", "demo2024"]) == 1  # its TODOs do not validate: no chapter yet
+    assert "citation.year: expected a whole number, got 'TODO'" in capsys.readouterr().err
+    write(tmp_path / "data", MINIMAL)  # 2. filled in
+    assert main(["new-study", "demo2024"]) == 0  # 3. the chapter, from the template
+    nb = (tmp_path / "chapters" / "demo2024.ipynb").read_text(encoding="utf-8")
+    assert "# Demo 2024" in nb and 'review.study(\\"demo2024\\")' in nb

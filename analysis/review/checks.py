@@ -7,10 +7,11 @@ percentage are an interval computed in O(1) (:func:`count_interval`), never an e
 """
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from .schema import (MAX_COUNT, OUTCOME_GRADES, OUTCOMES, SCALE_DOMAIN, SCALE_MAX_GRADE, SCALES, Outcome, Study,
-                     Summary, decimals)
+                     Summary, decimals, texts)
 
 #: days per time unit, to order landmark times given in different units
 DAYS = {"days": 1.0, "months": 365.25 / 12, "years": 365.25}
@@ -111,6 +112,12 @@ def _count_problems(study: Study) -> tuple[list[tuple[str, str]], set[int]]:
     if not 1900 <= study.citation.year <= 2100:
         out.append(("citation.year", f"{_big(study.citation.year)} is not a publication year (1900-2100)"))
     return out, skip
+
+
+def _placeholder_problems(study: Study) -> list[tuple[str, str]]:
+    """A ``TODO`` left from the skeleton of ``python -m analysis new-study``."""
+    return [(path, "placeholder TODO left from the study skeleton") for path, _, text in texts(study)
+            if re.search(r"\bTODO\b", text)]
 
 
 def _citation_problems(study: Study) -> list[tuple[str, str]]:
@@ -347,7 +354,7 @@ def check_study(study: Study) -> list[tuple[str, str]]:
     for i, ov in enumerate(study.overlap):
         if ov.study == study.id:
             add(f"overlap[{i}].study", "a study cannot overlap with itself")
-    problems += _summary_problems(study) + _citation_problems(study)
+    problems += _summary_problems(study) + _citation_problems(study) + _placeholder_problems(study)
 
     valid: set[int] = set()
     for i, o in enumerate(study.outcomes):

@@ -15,10 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
-from pydantic import BaseModel
 
 from .loading import Review
-from .schema import Study
+from .schema import Study, texts
 
 #: the shared folder of source documents, beside the repository (override: REVIEW_SEEDS_DIR)
 SEEDS = Path(os.environ.get("REVIEW_SEEDS_DIR", Path(__file__).resolve().parents[3] / "shared" / "seeds"))
@@ -34,16 +33,7 @@ _SCHEMA = {"study": pl.String, "field": pl.String, "quote": pl.String, "status":
 
 def quotes(obj: object, path: str = "") -> Iterator[tuple[str, str]]:
     """Every ``source`` quote of a validated study (or part of one), with its field path."""
-    if isinstance(obj, BaseModel):
-        for name in type(obj).model_fields:
-            value, where = getattr(obj, name), f"{path}.{name}" if path else name
-            if name == "source" and isinstance(value, str):
-                yield where, value
-            else:
-                yield from quotes(value, where)
-    elif isinstance(obj, (list, tuple)):
-        for i, value in enumerate(obj):
-            yield from quotes(value, f"{path}[{i}]")
+    return ((where, text) for where, name, text in texts(obj, path) if name == "source")
 
 
 def normalise(text: str) -> str:

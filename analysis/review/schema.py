@@ -18,6 +18,7 @@ number without provenance is a schema error, not a convention.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -438,6 +439,24 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.file}: {self.study}: {self.field}: {self.message}"
+
+
+def texts(obj: object, path: str = "") -> Iterator[tuple[str, str, str]]:
+    """Every text of a validated study (or part of one): ``(field path, field name, text)``."""
+    if isinstance(obj, BaseModel):
+        for name in type(obj).model_fields:
+            where = f"{path}.{name}" if path else name
+            value = getattr(obj, name)
+            if isinstance(value, str):
+                yield where, name, value
+            else:
+                yield from texts(value, where)
+    elif isinstance(obj, (list, tuple)):
+        for i, value in enumerate(obj):
+            if isinstance(value, str):
+                yield f"{path}[{i}]", path.rsplit(".", 1)[-1], value
+            else:
+                yield from texts(value, f"{path}[{i}]")
 
 
 def field_path(loc: tuple) -> str:
