@@ -11,7 +11,7 @@ import re
 from decimal import Decimal
 
 from .schema import (MAX_COUNT, OUTCOME_GRADES, OUTCOMES, SCALE_DOMAIN, SCALE_MAX_GRADE, SCALES, Outcome, Study,
-                     Summary, decimals, texts)
+                     Summary, decimals, short, texts)
 
 #: days per time unit, to order landmark times given in different units
 DAYS = {"days": 1.0, "months": 365.25 / 12, "years": 365.25}
@@ -88,7 +88,7 @@ def _count_problems(study: Study) -> tuple[list[tuple[str, str]], set[int]]:
     def bound(path: str, v: int | None) -> bool:
         if v is None or 0 <= v <= MAX_COUNT:
             return True
-        out.append((path, f"{v} is negative" if v < 0 else f"{_big(v)} is larger than {MAX_COUNT:,}: not a plausible count"))
+        out.append((path, f"{short(v)} is negative" if v < 0 else f"{short(v)} is larger than {MAX_COUNT:,}: not a plausible count"))
         return False
 
     pop = study.population
@@ -110,7 +110,7 @@ def _count_problems(study: Study) -> tuple[list[tuple[str, str]], set[int]]:
         if not all(ok):
             skip.add(i)
     if not 1900 <= study.citation.year <= 2100:
-        out.append(("citation.year", f"{_big(study.citation.year)} is not a publication year (1900-2100)"))
+        out.append(("citation.year", f"{short(study.citation.year)} is not a publication year (1900-2100)"))
     return out, skip
 
 
@@ -128,10 +128,6 @@ def _citation_problems(study: Study) -> list[tuple[str, str]]:
     texts += [(f"citation.registry[{i}]", r) for i, r in enumerate(c.registry)]
     return [(path, "braces { } cannot be written in a bibliography field") for path, text in texts
             if text is not None and ("{" in text or "}" in text)]
-
-
-def _big(v: int) -> str:
-    return str(v) if v.bit_length() < 200 else f"an integer of about {int(v.bit_length() * 0.30103) + 1} digits"
 
 
 def _range_problems(path: str, median: float | None, low: float | None, high: float | None,

@@ -1,4 +1,4 @@
-"""The study-file model: field vocabularies, the declared schema, and the semantic checks.
+"""The study-file model: field vocabularies, the declared schema, and the problem record.
 
 A study file (``data/studies/<id>.yaml``) is parsed into :class:`Study`.  Two layers of
 checking produce :class:`Problem` records, each naming the file, the study and the field
@@ -6,11 +6,17 @@ path, e.g. ``data/studies/zhang2021.yaml: zhang2021: outcomes[3].events: 50 is l
 denominator 43``:
 
 1. *structure* -- pydantic validation of types, required fields, vocabularies and unknown
-   fields (``extra="forbid"``);
-2. *meaning* -- :func:`analysis.review.checks.check_study`: arm references, events within denominators, printed
-   percentages that some integer count can produce (GRIM-style, via
-   :func:`analysis.stats.proportions.counts_from_percent`), confidence limits around their
-   estimate, estimators allowed for each outcome.
+   fields (``extra="forbid"``).  Types are strict: a count is an integer and nothing else
+   (``true``, ``34.0`` and ``"34"`` are refused, not converted), a boolean is ``true`` or
+   ``false``, a time or age is a finite number, and a printed percentage, confidence limit or
+   p-value is a quoted decimal in plain notation, kept exactly as printed;
+2. *meaning* -- :func:`analysis.review.checks.check_study`: arm references, counts within
+   bounds and denominators, printed percentages that some integer count can produce
+   (GRIM-style, :func:`analysis.review.checks.count_interval`), confidence limits around their
+   estimate, ranges, landmark monotonicity, grades on their scale, estimators allowed for each
+   outcome.
+
+Reading the files and the checks across studies are in :mod:`analysis.review.validation`.
 
 Every number in a study file lives in an object that carries a ``source`` quote, so a
 number without provenance is a schema error, not a convention.
