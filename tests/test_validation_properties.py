@@ -110,7 +110,7 @@ def assert_only_problems(result):
     assert isinstance(problems, list) and all(isinstance(p, Problem) for p in problems)
     assert study is not None or problems
     for p in problems:
-        str(p)  # printable
+        assert "\n" not in str(p)  # one problem, one line
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

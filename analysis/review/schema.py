@@ -466,11 +466,17 @@ def texts(obj: object, path: str = "") -> Iterator[tuple[str, str, str]]:
 
 
 def field_path(loc: tuple) -> str:
-    """Render a pydantic location tuple as ``outcomes[3].events``."""
+    """Render a pydantic location tuple as ``outcomes[3].events``.
+
+    A key that is not a plain name (a misspelt field with a space or a line break, a number, a
+    date) is shown quoted in brackets, ``outcomes[0]['evnets\\n']``, so a problem stays one line.
+    """
     out = ""
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(part, int) and not isinstance(part, bool):
             out += f"[{part}]"
+        elif isinstance(part, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,80}", part):
+            out += ("." if out else "") + part
         else:
-            out += ("." if out else "") + str(part)
+            out += f"[{short(part)}]"
     return out or "(top level)"
