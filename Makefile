@@ -10,7 +10,7 @@ CHARTS_IN_LAB := REVIEW_EMBED_VEGA=1
 # make serve needs only the standard library: the venv's Python if there is one, else $(PYTHON)
 PYTHON_SERVE = $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON))
 
-.PHONY: book test lab clean execute bench validate freeze venv browser-test check-site page-weight serve check-deterministic
+.PHONY: book test test-slow lab clean execute bench validate freeze venv browser-test check-site page-weight serve check-deterministic
 
 venv: $(STAMP)
 
@@ -40,8 +40,13 @@ page-weight: $(STAMP)
 	$(BIN)/python tools/page_weight.py _build/html
 
 ## Unit tests of analysis/ and nbval over every notebook in book/ (outputs compared, not only executed).
+## Slow end-to-end tests (minutes) are left to `make test-slow`.
 test: $(STAMP)
-	$(BIN)/python -m pytest tests book --nbval --nbval-sanitize-with $(SANITIZE) -p no:cacheprovider -n auto --dist loadfile
+	$(BIN)/python -m pytest tests book --nbval --nbval-sanitize-with $(SANITIZE) -p no:cacheprovider -m "not slow" -n auto --dist loadfile
+
+## Slow end-to-end tests: the README's "Adding a study" steps walked in a temporary copy of the repository.
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest tests -m slow -p no:cacheprovider -s
 
 ## Re-execute every notebook in place so its stored outputs match the data (then commit them).
 execute: $(STAMP)

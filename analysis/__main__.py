@@ -14,14 +14,21 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    """Validate the study files (and the analysis plan, changelog and harmonisation files) of a data folder."""
+    from .review.plan import PLAN_FILE, load_plan
+
     directory = Path(args.directory) if args.directory else data.DATA_DIR
     studies, problems = data.validate(directory)
-    for name, reader in (("changelog.yaml", data.changelog), ("harmonisation.yaml", data.harmonisation)):
-        if (directory / name).exists():
+    for name, reader in (("changelog.yaml", data.changelog), ("harmonisation.yaml", data.harmonisation),
+                         (PLAN_FILE, load_plan)):
+        if (directory / name).is_file():
             try:
                 reader(directory)
             except data.DataError as exc:
                 problems += exc.problems
+            except Exception as exc:  # noqa: BLE001 - a defect is reported as a problem line, not a traceback
+                problems.append(data.Problem(data.display(directory / name), "-", "(file)",
+                                             f"internal error while checking {name}: {type(exc).__name__}: {exc}"))
     if problems:
         for p in problems:
             print(p)
@@ -34,34 +41,55 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_new_study(args: argparse.Namespace) -> int:
-    """Create the chapter notebook of a study from the template (the data file is yours to write)."""
+    """Scaffold a study: its data file from the skeleton when missing, else its chapter from the template."""
     from . import chapters
 
     sid = args.id
     if not re.fullmatch(r"[a-z][a-z0-9_]*", sid):
         print(f"study id {sid!r} must be lower case letters, digits and underscores", file=sys.stderr)
         return 1
+    path = data.DATA_DIR / "studies" / f"{sid}.yaml"
+    if not path.exists():
+        path.write_text(chapters.SKELETON.read_text(encoding="utf-8").replace("__STUDY_ID__", sid), encoding="utf-8")
+        print(f"wrote {path}: fill it in (every TODO), then run `make validate` and this command again")
+        return 0
+    study, problems = data.parse_study(path)
+    if study is None:
+        for p in problems:
+            print(p, file=sys.stderr)
+        print(f"fix {path} first: the chapter takes its title from it", file=sys.stderr)
+        return 1
     target = chapters.STUDIES / f"{sid}.ipynb"
     if target.exists():
         print(f"{target} exists; not overwritten", file=sys.stderr)
         return 1
-    path = data.DATA_DIR / "studies" / f"{sid}.yaml"
-    study, problems = data.parse_study(path) if path.exists() else (None, [])
-    if study is None:
-        for p in problems or [f"data/studies/{sid}.yaml: not found"]:
-            print(p, file=sys.stderr)
-        print("write a valid data file first: the chapter takes its title from it", file=sys.stderr)
-        return 1
     target.write_text(chapters.dumps(chapters.render(sid, study.short_name)), encoding="utf-8")
-    print(f"wrote {target.relative_to(ROOT)}; now run `make execute` to store its outputs")
+    print(f"wrote {target}; add a line to data/changelog.yaml, then `make execute` stores its outputs")
     return 0
+
+
+def execute_notebook(path: Path) -> None:
+    """Execute a notebook in place, storing only what the code produces.
+
+    Re-executing an unchanged notebook on unchanged data rewrites the same bytes: no execution
+    timestamps (``record_timing=False``, and old ``metadata.execution`` removed) and no Python
+    version in the notebook metadata (the kernel name is pinned to ``python3``).
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3", record_timing=False,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+    nb.metadata.get("language_info", {}).pop("version", None)
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nbformat.write(nb, path)
 
 
 def cmd_execute(args: argparse.Namespace) -> int:
     """Bring study chapters in line with the template, then re-execute notebooks in place."""
-    import nbformat
-    from nbclient import NotebookClient
-
     from . import chapters
 
     root = Path(args.directory)
@@ -72,10 +100,7 @@ def cmd_execute(args: argparse.Namespace) -> int:
     paths = sorted(p for p in root.rglob("*.ipynb")
                    if not any(part.startswith(("_", ".")) for part in p.relative_to(root).parts))
     for path in paths:
-        nb = nbformat.read(path, as_version=4)
-        NotebookClient(nb, timeout=600, kernel_name="python3",
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
-        nbformat.write(nb, path)
+        execute_notebook(path)
         print(f"executed {path}")
     return 0
 
@@ -96,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("validate", help="validate every study file; exit 1 listing all problems")
     p.add_argument("directory", nargs="?")
     p.set_defaults(func=cmd_validate)
-    p = sub.add_parser("new-study", help="create book/studies/ID.ipynb from the chapter template")
+    p = sub.add_parser("new-study", help="write data/studies/ID.yaml from the skeleton (when missing), "
+                       "else book/studies/ID.ipynb from the chapter template")
     p.add_argument("id")
     p.set_defaults(func=cmd_new_study)
     p = sub.add_parser("execute", help="re-execute notebooks in place")

@@ -20,6 +20,8 @@ from .review.schema import Study
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "book" / "_templates" / "study.ipynb"
+#: the skeleton of a study data file written by ``python -m analysis new-study <id>``
+SKELETON = ROOT / "book" / "_templates" / "study.yaml"
 STUDIES = ROOT / "book" / "studies"
 SYNTHESIS = ROOT / "book" / "synthesis"
 

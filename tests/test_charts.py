@@ -1,4 +1,4 @@
-"""Tests of analysis.charts: offline renderer, theme, vendored bundle and chart specs."""
+"""Tests of analysis.present.charts: offline renderer, theme, vendored bundle and chart specs."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ from analysis.present.charts.theme import FONT
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML_RE = re.compile(
-    r'<div id="(altair-viz-[0-9a-f]{32})" class="review-chart"></div>\n<script type="text/javascript">(.*)</script>', re.S
+    r'<div class="lsr-chart">\n<div id="(altair-viz-[0-9a-f]{32})" class="review-chart" role="img" aria-label="([^"<>]*)"></div>\n'
+    r'<script type="text/javascript">(.*?)</script>\n<div class="chart-static" aria-hidden="true">(<svg.*</svg>)</div>\n'
+    r'<p class="chart-alt">([^<>]*)</p>\n</div>', re.S
 )
 
 
@@ -63,7 +65,7 @@ def render(chart: alt.TopLevelMixin) -> dict:
 def embedded_spec(html: str) -> dict:
     m = HTML_RE.fullmatch(html)
     assert m, html[:300]
-    js = m.group(2)
+    js = m.group(3)
     spec_json = re.search(r'spec=(\{.*\}),opt=', js, re.S).group(1)
     return json.loads(spec_json)
 
@@ -140,10 +142,15 @@ def test_offline_html_has_no_urls_and_calls_vegaembed(studies):
     bundle = render(charts.forest(studies, pooled=POOLED, percent=True, title="CR"))
     assert set(bundle) == {"text/html", "text/plain"}
     html = bundle["text/html"]
-    assert HTML_RE.fullmatch(html)
-    low = html.lower()
+    m = HTML_RE.fullmatch(html)
+    assert m
+    script, svg = m.group(3).lower(), m.group(4).lower()
     for bad in ("http", "cdn", "unpkg", "jsdelivr", "//", "<script src", "import("):
-        assert bad not in low, bad
+        assert bad not in script, bad
+    # the static SVG names its XML namespaces, and nothing else outside the page
+    assert set(re.findall(r"https?://[^\s\"']+", svg)) <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
+    assert not re.search(r"(href|src)=", svg) and "<script" not in svg
+    assert m.group(2) == m.group(5) and m.group(2).startswith("CR. Forest plot of 4 studies")
     assert "window.vegaEmbed(el,spec,opt)" in html and "document.currentScript" in html
     assert html.count("</script>") == 1
     # the bundle itself is not embedded
@@ -166,7 +173,7 @@ def test_offline_html_embeds_spec_and_options(studies):
 
 def test_offline_ids_depend_on_the_spec_only():
     """The id is a hash of the spec: the same chart gets the same id whatever ran before it."""
-    spec = {"mark": "point", "data": {"values": [{"a": 1}]}}
+    spec = {"mark": "point", "data": {"values": [{"a": 1}]}, "encoding": {"x": {"field": "a", "type": "quantitative"}}}
     ids = [HTML_RE.fullmatch(charts.mimebundle(spec)["text/html"]).group(1) for _ in range(2)]
     other = HTML_RE.fullmatch(charts.mimebundle({**spec, "mark": "line"})["text/html"]).group(1)
     assert ids[0] == ids[1] != other
@@ -178,13 +185,14 @@ def test_offline_html_escapes_script_breakers():
     html = charts.mimebundle(spec)["text/html"]
     assert html.count("</script>") == 1 and "<!--" not in html
     assert embedded_spec(html)["data"]["values"][0]["t"].startswith("</script>")
+    assert "&lt;/script&gt;&lt;script&gt;alert(1)" in HTML_RE.fullmatch(html).group(4)  # the static SVG shows it as text
 
 
 def test_text_plain_is_short_and_deterministic(studies):
     a = render(charts.forest(studies, pooled=POOLED, percent=True))["text/plain"]
     b = render(charts.forest(studies, pooled=POOLED, percent=True))["text/plain"]
     assert a == b == "<Chart: Forest plot of 4 studies; pooled: 74% [63%, 83%]>"
-    assert charts.mimebundle({"title": {"text": "T"}})["text/plain"] == "<Chart: T>"
+    assert charts.mimebundle({"title": {"text": "T"}, "mark": "point"})["text/plain"] == "<Chart: T>"
 
 
 def test_embed_options_pass_through():

@@ -60,7 +60,7 @@ def _two_arm_study(outcomes: list[dict]) -> dict:
     return {
         "id": "twoarm2024", "short_name": "Two-arm 2024",
         "citation": {"authors": ["Roe R"], "year": 2024, "title": "Two arms", "bibkey": "twoarm2024"},
-        "publication_type": "full_paper", "extracted_from": {"document": "x.txt", "what": "abstract"},
+        "publication_type": "full_paper", "extracted_from": {"identifier": "seed:x.txt", "part": "abstract", "what": "abstract"},
         "design": "prospective_trial", "population": {}, "grading": {},
         "arms": [{"id": a, "label": a.upper(), "n": {"value": 7, "source": src}, "role": "intervention",
                   "intervention": "donor CAR-T", "population_fit": "direct",

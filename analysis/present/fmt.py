@@ -7,6 +7,9 @@ PUBLICATION = {"full_paper": "Full paper", "conference_abstract": "Conference ab
                "secondary_report": "Secondary report (authors' summary of a paper)"}
 DESIGN = {"prospective_trial": "Prospective trial", "retrospective_series": "Retrospective series",
           "comparative_cohort": "Comparative cohort (non-randomised)"}
+#: what part of a report the review's extraction read (the study file's extracted_from.part)
+PART = {"abstract": "abstract only", "full_text": "full text", "conference_abstract": "conference abstract",
+        "secondary_report": "authors' secondary report"}
 FIT = {"direct": "B-ALL relapsed after allo-HSCT (review population)",
        "partial": "Partly the review population", "outside": "Outside the review population"}
 

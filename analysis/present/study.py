@@ -8,12 +8,12 @@ from __future__ import annotations
 import polars as pl
 
 from ..review import audit as _audit
-from ..review import comparisons, survival
+from ..review import comparisons, quotes, survival
 from ..review.loading import Review
 from ..review.schema import ESTIMATORS, Study, decimals
 from . import charts
 from .escape import md
-from .fmt import DESIGN, FIT, PUBLICATION, measure_text, num, reported_text, summary_text
+from .fmt import DESIGN, FIT, PART, PUBLICATION, measure_text, num, reported_text, summary_text
 from .tables import display_markdown, show
 
 
@@ -41,7 +41,8 @@ def overview(study: Study) -> pl.DataFrame:
         ("Report", cite.strip() + (f" [{c.note}]" if c.note else ""), ""),
         ("DOI / registry", ", ".join(x for x in [c.doi or "", *c.registry] if x) or "not reported", ""),
         ("Publication type", PUBLICATION[study.publication_type], ""),
-        ("Extracted from", f"{study.extracted_from.what} (file {study.extracted_from.document})", ""),
+        ("Read by this review", f"{PART[study.extracted_from.part]}: {study.extracted_from.what} "
+                                f"({study.extracted_from.identifier})", ""),
         ("Design", DESIGN[study.design] + (f", {study.phase}" if study.phase else ""), ""),
     ]
     for label, obj in (("Centres", study.centres), ("Country", study.country)):
@@ -161,6 +162,19 @@ def outcome_chart(review: Review, study_id: str) -> None:
 def flags(review: Review, study_id: str) -> pl.DataFrame:
     """Known problems recorded for a study (typos, inconsistencies, overlap, indirectness)."""
     return review.flags.filter(pl.col("study") == study_id).drop("study")
+
+
+def quote_checks(review: Review, study_id: str) -> pl.DataFrame:
+    """Quotes of a study that could not be verified against a local source text (:func:`analysis.review.quotes.verify`).
+
+    One row per unverified quote: its field in the study file, why (not found in the named
+    local text, or no local text to check against) and the quote.  Empty when every quote was
+    found verbatim.
+    """
+    q = quotes.verify(review).filter((pl.col("study") == study_id) & (pl.col("status") != "verified"))
+    why = [f"not found in {s.rsplit('/', 1)[-1]}" if st == "not_found" else "no local source text"
+           for st, s in zip(q["status"], q["source_file"].fill_null(""))]
+    return q.select("field", pl.Series("status", why, dtype=pl.String), pl.col("quote").alias("source"))
 
 
 def survival_records(review: Review, study_id: str) -> pl.DataFrame:

@@ -17,7 +17,7 @@ from ..review.pooling import Pooled
 from ..review.synthesis import OutcomeSynthesis
 from . import charts
 from .escape import md
-from .fmt import DESIGN, PUBLICATION, pct, period_text, reported_text, summary_text
+from .fmt import DESIGN, PART, PUBLICATION, pct, period_text, reported_text, summary_text
 from .tables import display_markdown, show
 
 #: short names of the models, for table cells and forest-plot labels
@@ -36,7 +36,7 @@ def characteristics(review: Review) -> pl.DataFrame:
         rows.append({
             "study": s.short_name,
             "publication": PUBLICATION[s.publication_type],
-            "what was read": s.extracted_from.what,
+            "what was read": PART[s.extracted_from.part],
             "design": DESIGN[s.design],
             "country": s.country.value if s.country else None,
             "period": period_text(s.enrolment_period.start, s.enrolment_period.end) if s.enrolment_period else None,

@@ -1,19 +1,287 @@
 """Semantic checks of one study file (the second layer of validation, after the schema).
 
 :func:`check_study` returns ``(field path, message)`` pairs; the loader turns them into
-:class:`analysis.review.schema.Problem` records naming the file and the study.
+:class:`analysis.review.schema.Problem` records naming the file and the study.  Every check
+runs in time independent of the numbers in the file: the counts consistent with a printed
+percentage are an interval computed in O(1) (:func:`count_interval`), never an enumeration.
 """
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
-from ..stats.proportions import counts_from_percent
-from .schema import CHARACTERISTICS, OUTCOMES, SCALE_DOMAIN, SCALES, Study, decimals
+from ..stats.units import DAYS
+from .schema import (CHARACTERISTICS, MAX_COUNT, OUTCOME_GRADES, OUTCOMES, SCALE_DOMAIN, SCALE_MAX_GRADE, SCALES,
+                     Outcome, Study, Summary, decimals, short, texts)
+
+#: estimators whose printed percentage cannot rise (survival) or fall (cumulative incidence) with later landmarks
+MONOTONE = {"km_landmark": "fall", "cumulative_incidence": "rise"}
+
+
+def _pr(printed: str) -> str:
+    """A printed number for a message, cut short when it is absurdly long."""
+    return printed if len(printed) <= 24 else printed[:24] + "..."
 
 
 def _num(x: str | float) -> str:
     d = Decimal(str(x))
     return str(int(d)) if d == d.to_integral_value() else str(d)
+
+
+def count_interval(percent: str | Decimal | int, n: int, decimals: int = 0) -> tuple[int, int]:
+    r"""The counts ``k`` (0 ≤ k ≤ n) whose percentage 100·k/n prints as ``percent``, as an interval.
+
+    A count is accepted when :math:`|100k/n - p| \le h` with :math:`h = \tfrac12 10^{-d}`,
+    boundary included (so both round-half-up and round-half-to-even reporting are covered) --
+    the convention of :func:`analysis.stats.proportions.counts_from_percent`, whose enumeration this
+    replaces in validation.  The accepted counts are the integers of
+    :math:`[\lceil n(p-h)/100 \rceil, \lfloor n(p+h)/100 \rfloor] \cap [0, n]`, computed with
+    exact integer arithmetic in O(1) whatever the size of ``n``.
+
+    Parameters
+    ----------
+    percent : str, Decimal or int
+        The printed percentage, a finite decimal (``"23.07"``).
+    n : int
+        Denominator, > 0.
+    decimals : int
+        Number of decimals the percentage was printed with (>= 0).
+
+    Returns
+    -------
+    (int, int)
+        ``(lo, hi)``; the interval is empty when ``lo > hi``.
+
+    Examples
+    --------
+    >>> count_interval("79", 43)
+    (34, 34)
+    >>> count_interval("23.07", 13, 2)   # no count of 13 gives 23.07% (3/13 = 23.08%)
+    (3, 2)
+    """
+    if n <= 0 or decimals < 0:
+        raise ValueError(f"need n > 0 and decimals >= 0; got n={n}, decimals={decimals}")
+    whole, dot, frac = percent.partition(".") if isinstance(percent, str) else ("", "", "")
+    if whole.isascii() and whole.isdigit() and (not dot or (frac.isascii() and frac.isdigit())):
+        big_p, e = int(whole + frac), len(frac)  # plain notation: p = P / 10**e exactly
+    else:
+        sign, digits, exponent = Decimal(percent).as_tuple()
+        if not isinstance(exponent, int):
+            raise ValueError(f"{percent!r} is not a finite number")
+        mantissa = int("".join(map(str, digits)) or "0") * (-1 if sign else 1)
+        big_p, e = (mantissa * 10 ** exponent, 0) if exponent >= 0 else (mantissa, -exponent)
+    # p -+ h = (2 P 10^d -+ 10^e) / (2 10^(e+d));  k = n (p -+ h) / 100
+    scale = 200 * 10 ** (e + decimals)
+    centre = 2 * big_p * 10 ** decimals
+    lo = -(-(n * (centre - 10 ** e)) // scale)
+    hi = (n * (centre + 10 ** e)) // scale
+    return max(lo, 0), min(hi, n)
+
+
+def _count_problems(study: Study) -> tuple[list[tuple[str, str]], set[int]]:
+    """Counts outside 0..MAX_COUNT (and an implausible year); returns the problems and the outcome
+    records whose numbers must not be checked further."""
+    out: list[tuple[str, str]] = []
+    skip: set[int] = set()
+
+    def bound(path: str, v: int | None) -> bool:
+        if v is None or 0 <= v <= MAX_COUNT:
+            return True
+        out.append((path, f"{short(v)} is negative" if v < 0 else f"{short(v)} is larger than {MAX_COUNT:,}: not a plausible count"))
+        return False
+
+    pop = study.population
+    for name in ("n_enrolled", "n_leukapheresed", "n_infused", "n_evaluable"):
+        c = getattr(pop, name)
+        bound(f"population.{name}.value", c.value if c else None)
+    bound("centres.value", study.centres.value if study.centres else None)
+    for i, d in enumerate(pop.diagnoses):
+        bound(f"population.diagnoses[{i}].count", d.count)
+    for i, a in enumerate(study.arms):
+        if not bound(f"arms[{i}].n.value", a.n.value):
+            skip.update(j for j, o in enumerate(study.outcomes) if o.arm == a.id)
+    for i, d in enumerate(study.donor_types):
+        bound(f"donor_types[{i}].count", d.count)
+    for i, rc in enumerate(study.reconstruction):
+        bound(f"reconstruction[{i}].n_events", rc.n_events)
+    for i, o in enumerate(study.outcomes):
+        ok = [bound(f"outcomes[{i}].{name}", getattr(o, name)) for name in ("events", "denominator")]
+        if not all(ok):
+            skip.add(i)
+    if not 1900 <= study.citation.year <= 2100:
+        out.append(("citation.year", f"{short(study.citation.year)} is not a publication year (1900-2100)"))
+    return out, skip
+
+
+def _placeholder_problems(study: Study) -> list[tuple[str, str]]:
+    """A ``TODO`` left from the skeleton of ``python -m analysis new-study``."""
+    return [(path, "placeholder TODO left from the study skeleton") for path, _, text in texts(study)
+            if re.search(r"\bTODO\b", text)]
+
+
+def _citation_problems(study: Study) -> list[tuple[str, str]]:
+    """Citation text goes into the generated BibTeX, which cannot hold braces literally."""
+    c = study.citation
+    texts = [(f"citation.authors[{i}]", a) for i, a in enumerate(c.authors)]
+    texts += [(f"citation.{k}", getattr(c, k)) for k in ("title", "journal", "volume", "issue", "pages")]
+    texts += [(f"citation.registry[{i}]", r) for i, r in enumerate(c.registry)]
+    return [(path, "braces { } cannot be written in a bibliography field") for path, text in texts
+            if text is not None and ("{" in text or "}" in text)]
+
+
+def _range_problems(path: str, median: float | None, low: float | None, high: float | None,
+                    nonnegative: bool) -> list[tuple[str, str]]:
+    """A median (or value) with its range: non-negative when it is a time, age or dose; low <= median <= high."""
+    out = []
+    names = {"median": median, "low": low, "high": high}
+    if nonnegative:
+        out += [(f"{path}{k}", f"{_num(v)} is negative") for k, v in names.items() if v is not None and v < 0]
+    if low is not None and high is not None and low > high:
+        out.append((f"{path}low", f"range {_num(low)}-{_num(high)}: low is above high"))
+    elif median is not None and ((low is not None and median < low) or (high is not None and median > high)):
+        out.append((f"{path}median", f"{_num(median)} is outside its range {_num(low) if low is not None else '?'}-"
+                    f"{_num(high) if high is not None else '?'}"))
+    return out
+
+
+def _summary_problems(study: Study) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    summaries: list[tuple[str, Summary | None]] = [("population.age", study.population.age),
+                                                   ("dose", study.dose), ("follow_up", study.follow_up)]
+    for path, s in summaries:
+        if s is not None:
+            out += _range_problems(f"{path}.", s.median, s.low, s.high, nonnegative=True)
+    measures = [(f"measures[{i}]", m) for i, m in enumerate(study.measures)]
+    measures += [(f"population.disease_burden[{i}]", m) for i, m in enumerate(study.population.disease_burden)]
+    for path, m in measures:
+        out += _range_problems(f"{path}.", m.value if m.statistic == "median" else None, m.low, m.high,
+                               nonnegative=False)
+    for i, rc in enumerate(study.reconstruction):
+        if any(t < 0 for t in rc.event_times):
+            out.append((f"reconstruction[{i}].event_times", "negative time"))
+    return out
+
+
+def _grade_problems(study: Study, i: int, o: Outcome) -> list[tuple[str, str]]:
+    """Grades a record names must lie on its scale and within the grades its outcome name fixes."""
+    if o.grades is None:
+        return []
+    p = f"outcomes[{i}].grades"
+    domain = SCALE_DOMAIN.get(o.outcome.split("_")[0])
+    if domain is None:
+        return [(p, f"{o.outcome!r} is not a graded toxicity")]
+    scale = o.scale or getattr(study.grading, domain)
+    top = SCALE_MAX_GRADE.get(scale, max(SCALE_MAX_GRADE.get(s, 0) for s in SCALES[domain]))
+    g = o.grades
+    if g.low < 1 or g.low > top:
+        return [(f"{p}.low", f"grade {g.low} is outside the {scale} scale (grades 1-{top})")]
+    if g.high is not None and (g.high < g.low or g.high > top):
+        return [(f"{p}.high", f"grade {g.high} is outside {g.low}-{top} (the {scale} scale has grades 1-{top})")]
+    lo, hi = OUTCOME_GRADES.get(o.outcome, (1, None))
+    if g.low < lo or (hi is not None and (g.high is None or g.high > hi)):
+        want = f"{lo}" if lo == hi else f"{lo} or higher" if hi is None else f"{lo}-{hi}"
+        return [(p, f"{o.outcome!r} counts grade {want}; the record names {g.low}-{g.high or 'higher'}")]
+    return []
+
+
+def _percent_problems(p: str, o: Outcome) -> list[tuple[str, str]]:
+    """A printed percentage against its count and denominator (GRIM-style, O(1))."""
+    out: list[tuple[str, str]] = []
+    ev, den = o.events, o.denominator
+    pct = Decimal(o.percent) if o.percent is not None else None
+    if pct is not None and pct > 100:
+        out.append((f"{p}.percent", f"{_pr(o.percent)} is outside 0-100"))
+        pct = None
+    flagged = {f.kind for f in o.flags}
+    if pct is not None and o.estimator == "proportion" and den is not None and den > 0 and (ev is None or ev <= den):
+        d = decimals(o.percent)
+        lo, hi = count_interval(o.percent, den, d)
+        explained = "percent_not_reproducible" in flagged
+        if ev is not None and not lo <= ev <= hi and not explained:
+            out.append((f"{p}.percent", f"{_pr(o.percent)}% is not {ev}/{den} (= {100 * ev / den:.{min(d, 8) + 2}f}%) "
+                        "at the printed precision"))
+        elif ev is None and lo > hi and not explained:
+            out.append((f"{p}.percent", f"no integer count of {den} gives {_pr(o.percent)}% at {d} decimals"))
+        elif explained and lo <= hi and (ev is None or lo <= ev <= hi):
+            out.append((f"{p}.flags", "flagged percent_not_reproducible, but the percentage is reproducible"))
+    if o.ci is not None:
+        lo_ci, hi_ci = Decimal(o.ci.low), Decimal(o.ci.high)
+        if hi_ci > 100:
+            out.append((f"{p}.ci.high", f"{_pr(o.ci.high)} is above 100"))
+        elif lo_ci > hi_ci:
+            out.append((f"{p}.ci", f"lower limit {_pr(o.ci.low)} is above upper limit {_pr(o.ci.high)}"))
+        elif pct is not None and not (lo_ci <= pct <= hi_ci):
+            out.append((f"{p}.ci", f"({_pr(o.ci.low)}, {_pr(o.ci.high)}) does not contain the estimate {_pr(o.percent)}"))
+    return out
+
+
+def _outcome_problems(study: Study, i: int, o: Outcome) -> list[tuple[str, str]]:
+    """Checks of one outcome record whose counts are within bounds and whose arm is declared."""
+    p = f"outcomes[{i}]"
+    out: list[tuple[str, str]] = []
+    add = lambda path, msg: out.append((path, msg))  # noqa: E731
+    allowed = OUTCOMES[o.outcome][2]
+    if o.estimator not in allowed:
+        add(f"{p}.estimator", f"{o.estimator!r} is not an estimator for {o.outcome!r} (allowed: {', '.join(allowed)})")
+    domain = SCALE_DOMAIN.get(o.outcome.split("_")[0])
+    if o.scale is not None and (domain is None or o.scale not in SCALES[domain]):
+        add(f"{p}.scale", f"unknown grading scale {o.scale!r} for {o.outcome!r}")
+    else:
+        out += _grade_problems(study, i, o)
+    flagged = {f.kind for f in o.flags}
+    ev, den = o.events, o.denominator
+    n_arm = next(a.n.value for a in study.arms if a.id == o.arm)
+    if den is not None and den == 0:
+        add(f"{p}.denominator", "is zero")
+        return out
+    if den is not None and den > n_arm:
+        # checked before any arithmetic on the percentage: a huge denominator is refused here
+        add(f"{p}.denominator", f"{den} is larger than the arm's n {n_arm} ({o.arm})")
+        return out
+    if ev is not None and den is not None and ev > den:
+        add(f"{p}.events", f"{ev} is larger than denominator {den}")
+    if o.estimator == "proportion" and ev is not None and den is None:
+        add(f"{p}.denominator", "a proportion needs a denominator")
+    if den is not None and o.denominator_kind is None:
+        add(f"{p}.denominator_kind", "missing: say whether the denominator is enrolled, infused, evaluable, in CR ...")
+    out += _percent_problems(p, o)
+    if o.estimator in MONOTONE:
+        if o.time is None or o.time_unit is None:
+            add(f"{p}.time", f"a {o.estimator} estimate needs the landmark time and time_unit")
+        if o.percent is None:
+            add(f"{p}.percent", f"a {o.estimator} estimate needs the printed percentage")
+    if o.estimator in ("descriptive_median", "km_median") and o.median is None and "not_reported" not in flagged:
+        add(f"{p}.median", f"a {o.estimator} needs the median (or a not_reported flag, e.g. 'not reached')")
+    if o.median is not None and o.time_unit is None:
+        add(f"{p}.time_unit", "a median needs its time_unit")
+    if o.time is not None and o.time < 0:
+        add(f"{p}.time", f"{_num(o.time)} is negative")
+    timed = o.time_unit is not None or OUTCOMES[o.outcome][1] == "survival"
+    out += [(path.replace(".range_median", ".median"), msg) for path, msg in
+            _range_problems(f"{p}.range_", o.median, o.range_low, o.range_high, nonnegative=timed)]
+    return out
+
+
+def _monotone_problems(study: Study, valid: set[int]) -> list[tuple[str, str]]:
+    """Within one outcome, arm and denominator, survival must not rise and cumulative incidence must not
+    fall with later landmarks."""
+    groups: dict[tuple, list[tuple[float, int, Outcome]]] = {}
+    for i in sorted(valid):
+        o = study.outcomes[i]
+        if o.estimator in MONOTONE and o.time is not None and o.time_unit is not None and o.percent is not None:
+            key = (o.outcome, o.arm, o.estimator, o.denominator_kind, o.denominator)
+            groups.setdefault(key, []).append((o.time * DAYS[o.time_unit], i, o))
+    out = []
+    for (outcome, arm, estimator, _, _), recs in groups.items():
+        recs.sort(key=lambda r: r[0])
+        for (t0, i0, o0), (t1, i1, o1) in zip(recs, recs[1:]):
+            before, after = Decimal(o0.percent), Decimal(o1.percent)
+            if t1 > t0 and (after > before if MONOTONE[estimator] == "fall" else after < before):
+                what = "survival cannot rise" if MONOTONE[estimator] == "fall" else "a cumulative incidence cannot fall"
+                out.append((f"outcomes[{i1}].percent",
+                            f"{o1.percent}% at {_num(o1.time)} {o1.time_unit} vs {o0.percent}% at {_num(o0.time)} "
+                            f"{o0.time_unit} (outcomes[{i0}]): {what} over time ({outcome}, {arm})"))
+    return out
 
 
 def check_study(study: Study) -> list[tuple[str, str]]:
@@ -23,16 +291,22 @@ def check_study(study: Study) -> list[tuple[str, str]]:
     -----
     * arm ids unique; every ``arm`` reference (outcomes, donor types, measures, comparison
       groups, ``parts``) names a declared arm;
-    * outcome names, estimators and grading scales come from the vocabularies above;
-    * counts are non-negative, events <= denominator <= the arm's n;
+    * outcome names, estimators and grading scales come from the vocabularies; grades a record
+      names lie on its scale (:data:`analysis.review.schema.SCALE_MAX_GRADE`) and within those
+      its outcome name fixes;
+    * counts lie in 0..:data:`~analysis.review.schema.MAX_COUNT`; events <= denominator <= the
+      arm's n (the denominator is compared with n before any other arithmetic);
     * a printed percentage must be produced by ``events/denominator`` at the printed
       precision, or (without events) by *some* integer count of the denominator
-      (:func:`analysis.stats.proportions.counts_from_percent`) -- unless the record carries a
+      (:func:`count_interval`, O(1)) -- unless the record carries a
       ``percent_not_reproducible`` flag explaining why (Hua 2020's "23.07 %" of 13);
-    * printed confidence limits bracket the estimate; landmark estimators need a time and
-      unit; descriptive medians need a median.
+    * printed confidence limits lie in 0-100 and bracket the estimate; p-values lie in 0-1;
+    * times, ages, doses and follow-up are non-negative, ranges have low <= median <= high;
+    * landmark estimators need a time and unit; descriptive medians need a median; within one
+      outcome, arm and denominator, Kaplan-Meier survival does not rise and cumulative
+      incidence does not fall with later landmarks.
     """
-    problems: list[tuple[str, str]] = []
+    problems, skip = _count_problems(study)
     add = lambda path, msg: problems.append((path, msg))  # noqa: E731
 
     arm_ids = [a.id for a in study.arms]
@@ -40,8 +314,6 @@ def check_study(study: Study) -> list[tuple[str, str]]:
     for i, arm in enumerate(study.arms):
         if arm_ids.count(arm.id) > 1 and arm_ids.index(arm.id) != i:
             add(f"arms[{i}].id", f"duplicate arm id {arm.id!r}")
-        if arm.n.value < 0:
-            add(f"arms[{i}].n.value", f"{arm.n.value} is negative")
         for name, coded in arm.characteristics.items():
             if name not in CHARACTERISTICS:
                 add(f"arms[{i}].characteristics.{name}", f"unknown characteristic (known: {', '.join(CHARACTERISTICS)})")
@@ -62,8 +334,6 @@ def check_study(study: Study) -> list[tuple[str, str]]:
 
     for i, d in enumerate(study.donor_types):
         known_arm(f"donor_types[{i}].arm", d.arm)
-        if d.count < 0:
-            add(f"donor_types[{i}].count", f"{d.count} is negative")
     for i, m in enumerate(study.measures):
         known_arm(f"measures[{i}].arm", m.arm)
     for i, c in enumerate(study.comparisons):
@@ -71,6 +341,8 @@ def check_study(study: Study) -> list[tuple[str, str]]:
             add(f"comparisons[{i}].outcome", f"unknown outcome or measure {c.outcome!r}")
         for j, g in enumerate(c.groups):
             known_arm(f"comparisons[{i}].groups[{j}]", g)
+        if Decimal(c.p_value) > 1:
+            add(f"comparisons[{i}].p_value", f"{c.p_value} is not a p-value (above 1)")
     for domain in ("crs", "icans", "gvhd"):
         value = getattr(study.grading, domain)
         if value not in SCALES[domain]:
@@ -82,81 +354,21 @@ def check_study(study: Study) -> list[tuple[str, str]]:
         known_arm(f"reconstruction[{i}].arm", rc.arm)
         if rc.n_events is not None and rc.n_events < len(rc.event_times):
             add(f"reconstruction[{i}].n_events", f"{rc.n_events} is fewer than the {len(rc.event_times)} event times given")
-        if any(t < 0 for t in rc.event_times):
-            add(f"reconstruction[{i}].event_times", "negative time")
     for i, ov in enumerate(study.overlap):
         if ov.study == study.id:
             add(f"overlap[{i}].study", "a study cannot overlap with itself")
-    pop = study.population
-    for name in ("n_enrolled", "n_leukapheresed", "n_infused", "n_evaluable"):
-        c = getattr(pop, name)
-        if c is not None and c.value < 0:
-            add(f"population.{name}.value", f"{c.value} is negative")
+    problems += _summary_problems(study) + _citation_problems(study) + _placeholder_problems(study)
 
+    valid: set[int] = set()
     for i, o in enumerate(study.outcomes):
-        p = f"outcomes[{i}]"
         if o.outcome not in OUTCOMES:
-            add(f"{p}.outcome", f"unknown outcome {o.outcome!r} (known: {', '.join(OUTCOMES)})")
+            add(f"outcomes[{i}].outcome", f"unknown outcome {o.outcome!r} (known: {', '.join(OUTCOMES)})")
             continue
-        allowed = OUTCOMES[o.outcome][2]
-        if o.estimator not in allowed:
-            add(f"{p}.estimator", f"{o.estimator!r} is not an estimator for {o.outcome!r} "
-                f"(allowed: {', '.join(allowed)})")
-        if not known_arm(f"{p}.arm", o.arm):
+        if not known_arm(f"outcomes[{i}].arm", o.arm) or i in skip:
             continue
-        if o.scale is not None:
-            domain = SCALE_DOMAIN.get(o.outcome.split("_")[0])
-            if domain is None or o.scale not in SCALES[domain]:
-                add(f"{p}.scale", f"unknown grading scale {o.scale!r} for {o.outcome!r}")
-        flagged = {f.kind for f in o.flags}
-        for name in ("events", "denominator"):
-            v = getattr(o, name)
-            if v is not None and v < 0:
-                add(f"{p}.{name}", f"{v} is negative")
-        ev, den = o.events, o.denominator
-        if den is not None and den == 0:
-            add(f"{p}.denominator", "is zero")
-            continue
-        if ev is not None and den is not None and ev > den >= 0:
-            add(f"{p}.events", f"{ev} is larger than denominator {den}")
-        if den is not None and den > arms[o.arm].n.value >= 0:
-            add(f"{p}.denominator", f"{den} is larger than the arm's n {arms[o.arm].n.value} ({o.arm})")
-        if o.estimator == "proportion" and ev is not None and den is None:
-            add(f"{p}.denominator", "a proportion needs a denominator")
-        if den is not None and o.denominator_kind is None:
-            add(f"{p}.denominator_kind", "missing: say whether the denominator is enrolled, infused, evaluable, in CR ...")
-        pct = Decimal(o.percent) if o.percent is not None else None
-        if pct is not None and not (0 <= pct <= 100):
-            add(f"{p}.percent", f"{o.percent} is outside 0-100")
-            pct = None
-        if (pct is not None and o.estimator == "proportion" and den is not None and den > 0
-                and (ev is None or 0 <= ev <= den)):
-            ks = counts_from_percent(o.percent, den, decimals(o.percent))
-            explained = "percent_not_reproducible" in flagged
-            if ev is not None and ev not in ks and not explained:
-                add(f"{p}.percent", f"{o.percent}% is not {ev}/{den} "
-                    f"(= {100 * ev / den:.{decimals(o.percent) + 2}f}%) at the printed precision")
-            elif ev is None and not ks and not explained:
-                add(f"{p}.percent", f"no integer count of {den} gives {o.percent}% at "
-                    f"{decimals(o.percent)} decimals")
-            elif explained and ks and (ev is None or ev in ks):
-                add(f"{p}.flags", "flagged percent_not_reproducible, but the percentage is reproducible")
-        if o.ci is not None:
-            lo, hi = Decimal(o.ci.low), Decimal(o.ci.high)
-            if lo > hi:
-                add(f"{p}.ci", f"lower limit {o.ci.low} is above upper limit {o.ci.high}")
-            elif pct is not None and not (lo <= pct <= hi):
-                add(f"{p}.ci", f"({o.ci.low}, {o.ci.high}) does not contain the estimate {o.percent}")
-        if o.estimator in ("km_landmark", "cumulative_incidence"):
-            if o.time is None or o.time_unit is None:
-                add(f"{p}.time", f"a {o.estimator} estimate needs the landmark time and time_unit")
-            if o.percent is None:
-                add(f"{p}.percent", f"a {o.estimator} estimate needs the printed percentage")
-        if o.estimator in ("descriptive_median", "km_median") and o.median is None and "not_reported" not in flagged:
-            add(f"{p}.median", f"a {o.estimator} needs the median (or a not_reported flag, e.g. 'not reached')")
-        if o.median is not None and o.time_unit is None:
-            add(f"{p}.time_unit", "a median needs its time_unit")
-        if (o.range_low is not None and o.range_high is not None and o.median is not None
-                and not (o.range_low <= o.median <= o.range_high)):
-            add(f"{p}.median", f"{_num(o.median)} is outside its range {_num(o.range_low)}-{_num(o.range_high)}")
+        found = _outcome_problems(study, i, o)
+        problems += found
+        if not found:
+            valid.add(i)
+    problems += _monotone_problems(study, valid)
     return problems

@@ -26,7 +26,7 @@ from ..stats.units import TIME_UNITS
 __all__ = ["CURVE_FILE_PATTERN", "SURVIVAL_TOLERANCE", "DigitisedCurve", "load_curve", "load_curves"]
 
 #: ``<study_id>__<outcome>__<arm>.csv``; each part is a lowercase identifier (``[a-z][a-z0-9_]*``
-#: without a double underscore), as ``analysis.schema.ID_PATTERN``.
+#: without a double underscore), as ``analysis.review.schema.ID_PATTERN``.
 _PART = r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*"
 CURVE_FILE_PATTERN = re.compile(rf"^(?P<study>{_PART})__(?P<outcome>{_PART})__(?P<arm>{_PART})\.csv$")
 _META_REQUIRED = ("study_id", "outcome", "arm", "figure", "page", "digitiser", "time_unit")

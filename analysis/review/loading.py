@@ -18,100 +18,20 @@ from functools import cached_property
 from pathlib import Path
 
 import polars as pl
-import yaml
 from pydantic import ValidationError
 
-from . import schema
-from .checks import check_study
+from . import schema, validation
 from .schema import OUTCOMES, Problem, Study
+from .validation import DataError, display, parse_study, pydantic_message, read_yaml  # noqa: F401 - the loading API
 
 #: the repository's data directory; override with the REVIEW_DATA_DIR environment variable
 DATA_DIR = Path(os.environ.get("REVIEW_DATA_DIR", Path(__file__).resolve().parents[2] / "data"))
 
 
-class DataError(ValueError):
-    """Invalid study data; ``problems`` lists every problem found, one per line in ``str``."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe YAML loader that rejects duplicate mapping keys (PyYAML keeps the last one)."""
-
-
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
-    seen: dict = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} (first at line {seen[key] + 1})", key_node.start_mark)
-        seen[key] = key_node.start_mark.line
-    return loader.construct_mapping(node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def _display(path: Path) -> str:
-    """Path as the user should read it: relative to the current directory when possible."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
-def _pydantic_message(err: dict) -> str:
-    kind, value = err["type"], err.get("input")
-    if kind == "extra_forbidden":
-        return "unknown field"
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "literal_error":
-        return f"{value!r} is not one of {err['ctx']['expected']}"
-    if kind == "string_pattern_mismatch":
-        return f"{value!r} does not match the pattern {err['ctx']['pattern']}"
-    if kind in ("int_parsing", "int_type", "int_from_float", "float_parsing", "float_type"):
-        return f"expected a {'whole ' if kind.startswith('int') else ''}number, got {value!r}"
-    msg = err["msg"].removeprefix("Value error, ")
-    return f"{msg} (got {value!r})" if value is not None and not isinstance(value, (dict, list)) else msg
-
-
-def parse_study(path: Path) -> tuple[Study | None, list[Problem]]:
-    """Read and validate one study file; returns the study (or None) and its problems."""
-    shown = _display(path)
-    stem = path.stem
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return None, [Problem(shown, stem, "(file)", f"not UTF-8 text (byte {exc.start}: {exc.object[exc.start]:#04x})")]
-    try:
-        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
-        what = getattr(exc, "problem", None) or str(exc)
-        return None, [Problem(shown, stem, where, f"YAML syntax error: {what}")]
-    if not isinstance(raw, dict):
-        return None, [Problem(shown, stem, "(top level)", "expected a mapping of fields")]
-    sid = raw.get("id") if isinstance(raw.get("id"), str) else stem
-    problems: list[Problem] = []
-    if raw.get("id") != stem:
-        problems.append(Problem(shown, sid, "id", f"{raw.get('id')!r} does not match the file name {stem!r}"))
-    try:
-        study = Study.model_validate(raw)
-    except ValidationError as exc:
-        problems += [Problem(shown, sid, schema.field_path(e["loc"]), _pydantic_message(e)) for e in exc.errors()]
-        return None, problems
-    problems += [Problem(shown, sid, f, m) for f, m in check_study(study)]
-    return (study if not problems else None), problems
-
-
-def _files(directory: Path) -> list[Path]:
-    studies = directory / "studies" if (directory / "studies").is_dir() else directory
-    return sorted(studies.glob("*.yaml"))
+def validate(directory: Path | str | None = None) -> tuple[list[Study], list[Problem]]:
+    """Validate every study file of ``directory`` (default :data:`DATA_DIR`): see
+    :func:`analysis.review.validation.validate`."""
+    return validation.validate(Path(directory) if directory is not None else DATA_DIR)
 
 
 def _hash(files: list[Path]) -> str:
@@ -120,33 +40,6 @@ def _hash(files: list[Path]) -> str:
         h.update(f.name.encode())
         h.update(f.read_bytes())
     return h.hexdigest()
-
-
-def validate(directory: Path | str | None = None) -> tuple[list[Study], list[Problem]]:
-    """Parse every study file under ``directory`` and run the cross-study checks."""
-    directory = Path(directory) if directory is not None else DATA_DIR
-    files = _files(directory)
-    if not files:
-        return [], [Problem(_display(directory), "-", "(directory)", "no study files (*.yaml) found")]
-    studies: list[Study] = []
-    problems: list[Problem] = []
-    first_file: dict[str, str] = {}
-    for f in files:
-        study, probs = parse_study(f)
-        problems += probs
-        if study is None:
-            continue
-        if study.id in first_file:
-            problems.append(Problem(_display(f), study.id, "id", f"duplicate study id (also in {first_file[study.id]})"))
-            continue
-        first_file[study.id] = _display(f)
-        studies.append(study)
-    known = {s.id for s in studies}
-    for s in studies:
-        for i, ov in enumerate(s.overlap):
-            if ov.study not in known:
-                problems.append(Problem(first_file[s.id], s.id, f"overlap[{i}].study", f"unknown study {ov.study!r}"))
-    return studies, problems
 
 
 _CACHE: dict[tuple[str, str], "Review"] = {}
@@ -158,7 +51,7 @@ def load(directory: Path | str | None = None) -> "Review":
     Cached by the SHA-256 of the files' names and contents.
     """
     directory = Path(directory) if directory is not None else DATA_DIR
-    key = (str(directory.resolve()), _hash(_files(directory)))
+    key = (str(directory.resolve()), _hash(validation.study_files(directory)[0]))
     if key not in _CACHE:
         studies, problems = validate(directory)
         if problems:
@@ -268,18 +161,25 @@ class Review:
                                           "note": pl.String, "source": pl.String})
 
 
+def _read_list(path: Path, what: str) -> list:
+    """A data file holding a YAML list; :class:`DataError` (one problem line) when it is anything else."""
+    raw, problems = read_yaml(path)
+    if not problems and not isinstance(raw, list):
+        problems = [Problem(display(path), "-", "(top level)", f"expected a list of {what}")]
+    if problems:
+        raise DataError(problems)
+    return raw
+
+
 def changelog(directory: Path | str | None = None) -> list[schema.Release]:
     """Versions of the review, newest first, from ``data/changelog.yaml`` (validated)."""
     path = (Path(directory) if directory is not None else DATA_DIR) / "changelog.yaml"
-    raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506
-    if not isinstance(raw, list):
-        raise DataError([Problem(_display(path), "-", "(top level)", "expected a list of releases")])
     releases, problems = [], []
-    for i, entry in enumerate(raw):
+    for i, entry in enumerate(_read_list(path, "releases")):
         try:
             releases.append(schema.Release.model_validate(entry))
         except ValidationError as exc:
-            problems += [Problem(_display(path), "-", f"[{i}].{schema.field_path(e['loc'])}", _pydantic_message(e))
+            problems += [Problem(display(path), "-", f"[{i}].{schema.field_path(e['loc'])}", pydantic_message(e))
                          for e in exc.errors()]
     if problems:
         raise DataError(problems)
@@ -289,18 +189,18 @@ def changelog(directory: Path | str | None = None) -> list[schema.Release]:
 def harmonisation(directory: Path | str | None = None) -> pl.DataFrame:
     """The toxicity-category mapping of ``data/harmonisation.yaml`` (domain, category, scales, defensible, note)."""
     path = (Path(directory) if directory is not None else DATA_DIR) / "harmonisation.yaml"
-    raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506
     rows, problems = [], []
     known = {s for scales in schema.SCALES.values() for s in scales}
-    for i, r in enumerate(raw or []):
-        missing = {"domain", "category", "scales", "defensible", "note"} - set(r)
-        if missing:
-            problems.append(Problem(_display(path), "-", f"[{i}]", f"missing {', '.join(sorted(missing))}"))
+    fields = {"domain", "category", "scales", "defensible", "note"}
+    for i, r in enumerate(_read_list(path, "mappings")):
+        if not isinstance(r, dict) or set(r) != fields or not isinstance(r["scales"], list):
+            problems.append(Problem(display(path), "-", f"[{i}]", f"expected a mapping of {', '.join(sorted(fields))} "
+                                    "with a list of scales"))
             continue
         for j, sc in enumerate(r["scales"]):
             if sc not in known:
-                problems.append(Problem(_display(path), "-", f"[{i}].scales[{j}]", f"unknown grading scale {sc!r}"))
-        rows.append({**r, "scales": ", ".join(r["scales"])})
+                problems.append(Problem(display(path), "-", f"[{i}].scales[{j}]", f"unknown grading scale {schema.short(sc)}"))
+        rows.append({**r, "scales": ", ".join(map(str, r["scales"]))})
     if problems:
         raise DataError(problems)
     return pl.DataFrame(rows)
@@ -309,9 +209,3 @@ def harmonisation(directory: Path | str | None = None) -> pl.DataFrame:
 def _worst_fit(s: Study) -> str:
     fits = [a.population_fit for a in s.arms if a.role == "intervention"]
     return "direct" if all(f == "direct" for f in fits) else ("partial" if "partial" in fits else "mixed")
-
-
-#: the helpers other readers of data/ files share (the analysis plan, records, appraisal)
-UniqueKeyLoader = _UniqueKeyLoader
-display_path = _display
-pydantic_message = _pydantic_message

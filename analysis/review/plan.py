@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .loading import DATA_DIR, DataError, UniqueKeyLoader, display_path, pydantic_message
+from .loading import DATA_DIR
+from .validation import DataError, display, pydantic_message, read_yaml
 from .schema import OUTCOMES, DenominatorKind, FlagKind, OverlapLikelihood, Problem, PopulationFit, PublicationType, field_path
 
 PLAN_FILE = "analysis_plan.yaml"
@@ -187,13 +187,12 @@ def check_plan(plan: Plan) -> list[tuple[str, str]]:
 def load_plan(directory: Path | str | None = None) -> Plan:
     """Read and validate ``analysis_plan.yaml``; raise :class:`DataError` listing every problem."""
     path = (Path(directory) if directory is not None else DATA_DIR) / PLAN_FILE
-    shown = display_path(path)
-    try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader)  # noqa: S506
-    except FileNotFoundError:
-        raise DataError([Problem(shown, "-", "(file)", "the analysis plan is missing")]) from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise DataError([Problem(shown, "-", "(file)", f"cannot read the plan: {exc}")]) from None
+    shown = display(path)
+    if not path.is_file():
+        raise DataError([Problem(shown, "-", "(file)", "the analysis plan is missing")])
+    raw, problems = read_yaml(path)
+    if problems:
+        raise DataError(problems)
     try:
         plan = Plan.model_validate(raw)
     except ValidationError as exc:

@@ -1,4 +1,4 @@
-"""The study-file model: field vocabularies, the declared schema, and the semantic checks.
+"""The study-file model: field vocabularies, the declared schema, and the problem record.
 
 A study file (``data/studies/<id>.yaml``) is parsed into :class:`Study`.  Two layers of
 checking produce :class:`Problem` records, each naming the file, the study and the field
@@ -6,11 +6,17 @@ path, e.g. ``data/studies/zhang2021.yaml: zhang2021: outcomes[3].events: 50 is l
 denominator 43``:
 
 1. *structure* -- pydantic validation of types, required fields, vocabularies and unknown
-   fields (``extra="forbid"``);
-2. *meaning* -- :func:`analysis.review.checks.check_study`: arm references, events within denominators, printed
-   percentages that some integer count can produce (GRIM-style, via
-   :func:`analysis.stats.proportions.counts_from_percent`), confidence limits around their
-   estimate, estimators allowed for each outcome.
+   fields (``extra="forbid"``).  Types are strict: a count is an integer and nothing else
+   (``true``, ``34.0`` and ``"34"`` are refused, not converted), a boolean is ``true`` or
+   ``false``, a time or age is a finite number, and a printed percentage, confidence limit or
+   p-value is a quoted decimal in plain notation, kept exactly as printed;
+2. *meaning* -- :func:`analysis.review.checks.check_study`: arm references, counts within
+   bounds and denominators, printed percentages that some integer count can produce
+   (GRIM-style, :func:`analysis.review.checks.count_interval`), confidence limits around their
+   estimate, ranges, landmark monotonicity, grades on their scale, estimators allowed for each
+   outcome.
+
+Reading the files and the checks across studies are in :mod:`analysis.review.validation`.
 
 Every number in a study file lives in an object that carries a ``source`` quote, so a
 number without provenance is a schema error, not a convention.
@@ -18,11 +24,12 @@ number without provenance is a schema error, not a convention.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, AllowInfNan, BaseModel, BeforeValidator, ConfigDict, Field, Strict, StrictBool, StrictInt
 
 # --------------------------------------------------------------------------- vocabularies
 
@@ -96,27 +103,80 @@ FlagKind = Literal[
 OverlapLikelihood = Literal["possible", "probable", "confirmed"]
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+#: a BibTeX citation key: letters, digits and ``_ : -`` only (no spaces, commas or braces)
+BIBKEY_PATTERN = r"^[A-Za-z][A-Za-z0-9_:-]*$"
+#: the largest count (of patients, centres, donors) a study file may hold: a larger number is a typo
+MAX_COUNT = 1_000_000
+
+#: grading scale -> highest grade of its ordinal scale (grades run from 1); used when a record
+#: names the grades it counts (``Outcome.grades``)
+SCALE_MAX_GRADE: dict[str, int] = {
+    "Lee2014": 5, "ASTCT2019": 4, "CTCAEv5": 5, "CTCAEv4": 5, "Penn": 5, "MSKCC": 4, "CARTOX": 4,
+    "MAGIC": 4, "Glucksberg": 4, "IBMTR": 4, "NIH2014": 3,
+}
+#: outcome -> the grades its name fixes (lowest, highest or None for "and higher")
+OUTCOME_GRADES: dict[str, tuple[int, int | None]] = {
+    "crs_grade1": (1, 1), "crs_grade2": (2, 2), "crs_grade3plus": (3, None),
+    "icans_grade3plus": (3, None), "agvhd_grade3plus": (3, None),
+}
 
 # --------------------------------------------------------------------------- field types
 
 
+_PLAIN_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+
+
 def _printed(value: object) -> str:
-    """Keep a number exactly as printed (``"23.07"``), accepting YAML ints/floats too."""
+    """Keep a number exactly as printed (``"23.07"``): a quoted, finite decimal in plain notation.
+
+    A YAML number is refused rather than converted, because conversion loses what was printed
+    (``23.10`` would become ``"23.1"``); ``"NaN"``, ``"Infinity"``, ``"1e3"``, ``"0x10"``,
+    ``" 12 "``, ``"12%"`` and ``"-0"`` are refused because a report prints none of them as a
+    percentage, a confidence limit or a p-value.
+    """
     if isinstance(value, bool):
-        raise ValueError("expected a number as printed, got a boolean")
+        raise ValueError("expected a number as printed, in quotes (e.g. \"23.07\"), got a boolean")
     if isinstance(value, (int, float)):
-        value = repr(value)
+        raise ValueError("write the number as printed, in quotes (e.g. \"23.07\"), so its decimals are kept")
     if not isinstance(value, str):
-        raise ValueError(f"expected a number as printed, got {type(value).__name__}")
-    try:
-        Decimal(value)
-    except InvalidOperation:
-        raise ValueError(f"{value!r} is not a number") from None
-    return value.strip()
+        raise ValueError(f"expected a number as printed, in quotes, got {type(value).__name__}")
+    if not _PLAIN_NUMBER.fullmatch(value):
+        raise ValueError(f"{short(value)} is not a non-negative number in plain notation "
+                         "(digits with an optional decimal point, e.g. \"23.07\")")
+    return value
 
 
+def _level(value: float) -> float:
+    """A confidence level as a percentage: ``0.95`` and ``95`` are both stored as ``95.0``."""
+    if 0 < value < 1:
+        return float(Decimal(repr(value)) * 100)
+    if 1 <= value < 100:
+        return value
+    raise ValueError(f"{value:g} is not a confidence level: give it in (0, 1) or (0, 100), e.g. 0.95 or 95")
+
+
+#: counts are integers and nothing else: ``true``, ``34.0`` and ``"34"`` are refused, not converted
+Int = StrictInt
+#: booleans are ``true``/``false`` and nothing else
+Bool = StrictBool
+#: a measured quantity (time, age, dose): a finite YAML number, never a string or a boolean
+Number = Annotated[float, Strict(), AllowInfNan(False)]
 Printed = Annotated[str, BeforeValidator(_printed)]
+Level = Annotated[float, Strict(), AllowInfNan(False), AfterValidator(_level)]
 Quote = Annotated[str, Field(min_length=3)]
+
+
+def short(value: object, width: int = 60) -> str:
+    """A bounded ``repr`` for messages: never walks a (possibly aliased, huge) YAML tree or prints
+    an integer of thousands of digits."""
+    if isinstance(value, (dict, list)):
+        return f"a {'mapping' if isinstance(value, dict) else 'list'} of {len(value)} item(s)"
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 3 * width:
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
+    if isinstance(value, str) and len(value) > width:
+        return repr(value[:width]) + "..."
+    text = repr(value)
+    return text if len(text) <= width + 5 else text[:width] + "..."
 
 
 def decimals(printed: str) -> int:
@@ -131,7 +191,7 @@ class _Model(BaseModel):
 class Count(_Model):
     """A reported integer and the sentence it comes from."""
 
-    value: int
+    value: Int
     source: Quote
     note: str | None = None
 
@@ -139,9 +199,9 @@ class Count(_Model):
 class Summary(_Model):
     """A reported median (or single value) with range, unit and the sentence it comes from."""
 
-    median: float | None = None
-    low: float | None = None
-    high: float | None = None
+    median: Number | None = None
+    low: Number | None = None
+    high: Number | None = None
     unit: str
     of: str | None = Field(None, description="whom the summary describes, e.g. 'survivors'")
     source: Quote
@@ -161,23 +221,32 @@ class StudyFlag(_Model):
 
 
 class Citation(_Model):
-    authors: list[str]
-    et_al: bool = False
-    year: int
+    authors: list[str] = Field(min_length=1)
+    et_al: Bool = False
+    year: Int
     title: str
     journal: str | None = None
     volume: str | None = None
     issue: str | None = None
     pages: str | None = None
-    doi: str | None = None
-    pmid: str | None = None
+    doi: str | None = Field(None, pattern=r"^10\.[0-9]{4,9}/[^\s{}]+$")
+    pmid: str | None = Field(None, pattern=r"^[0-9]{1,9}$")
     registry: list[str] = []
-    bibkey: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_:-]*$", description="BibTeX key; also used in a MyST citation role")
+    bibkey: str = Field(pattern=BIBKEY_PATTERN, description="BibTeX key; also used in a MyST citation role")
     note: str | None = None
 
 
+SourcePart = Literal["abstract", "full_text", "conference_abstract", "secondary_report"]
+
+
 class Extraction(_Model):
-    document: str = Field(description="file name of the source document in shared/seeds")
+    """The document the study's numbers were read from: every ``source`` quote is a fragment of it."""
+
+    identifier: str = Field(min_length=3, description="how to find the document: 'PMID 33077866', "
+                            "'doi:10.1182/...', 'https://...', or 'seed:<file>' for a file in shared/seeds")
+    part: SourcePart = Field(description="which part of the report was read")
+    document: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+                                 description="file name of a local copy in the shared seeds folder, if any")
     what: str = Field(description="what the document is, e.g. 'PubMed abstract page'")
     related: list[str] = Field([], description="other reports of the same study, cited for context")
 
@@ -195,7 +264,7 @@ class Text(_Model):
 
 class Diagnosis(_Model):
     diagnosis: str
-    count: int
+    count: Int
     source: Quote
 
 
@@ -248,7 +317,7 @@ class Arm(_Model):
 class DonorCount(_Model):
     arm: str
     type: DonorType
-    count: int
+    count: Int
     source: Quote
 
 
@@ -271,25 +340,33 @@ class Grading(_Model):
 class CI(_Model):
     low: Printed
     high: Printed
-    level: float = 95
+    level: Level = Field(95.0, description="confidence level in percent; 0.95 is read as 95")
+
+
+class GradeRange(_Model):
+    """The grades a record counts when the report names them (e.g. 'grade 1-2' -> low 1, high 2)."""
+
+    low: Int
+    high: Int | None = Field(None, description="null for 'and higher'")
 
 
 class Outcome(_Model):
     outcome: str
     arm: str
     estimator: Estimator = "proportion"
-    events: int | None = None
-    denominator: int | None = None
+    events: Int | None = None
+    denominator: Int | None = None
     denominator_kind: DenominatorKind | None = None
     percent: Printed | None = None
     ci: CI | None = None
-    time: float | None = None
+    time: Number | None = None
     time_unit: Literal["days", "months", "years"] | None = None
-    median: float | None = None
-    range_low: float | None = None
-    range_high: float | None = None
+    median: Number | None = None
+    range_low: Number | None = None
+    range_high: Number | None = None
     window: str | None = Field(None, description="assessment window as reported, e.g. 'within 30 days'")
     scale: str | None = None
+    grades: GradeRange | None = Field(None, description="grades counted, when the report names them")
     source: Quote
     note: str | None = None
     flags: list[Flag] = []
@@ -301,9 +378,9 @@ class Measure(_Model):
     name: str
     arm: str | None = None
     statistic: Literal["median", "mean", "count", "value", "percent"] = "median"
-    value: float | None = None
-    low: float | None = None
-    high: float | None = None
+    value: Number | None = None
+    low: Number | None = None
+    high: Number | None = None
     unit: str
     source: Quote
     note: str | None = None
@@ -323,15 +400,15 @@ class Comparison(_Model):
 class ReconstructionInput(_Model):
     """What a report says about event times, beyond its landmark figures, for one survival outcome.
 
-    Used by :func:`analysis.synthesis.reconstructions` together with the study's landmark
+    Used by :func:`analysis.review.survival.reconstructions` together with the study's landmark
     records and follow-up to rebuild pseudo individual-patient data.
     """
 
     outcome: str
     arm: str
     time_unit: Literal["days", "months", "years"]
-    event_times: list[float] = []
-    n_events: int | None = None
+    event_times: list[Number] = []
+    n_events: Int | None = None
     source: Quote
     note: str | None = None
 
@@ -394,12 +471,36 @@ class Problem:
         return f"{self.file}: {self.study}: {self.field}: {self.message}"
 
 
+def texts(obj: object, path: str = "") -> Iterator[tuple[str, str, str]]:
+    """Every text of a validated study (or part of one): ``(field path, field name, text)``."""
+    if isinstance(obj, BaseModel):
+        for name in type(obj).model_fields:
+            where = f"{path}.{name}" if path else name
+            value = getattr(obj, name)
+            if isinstance(value, str):
+                yield where, name, value
+            else:
+                yield from texts(value, where)
+    elif isinstance(obj, (list, tuple)):
+        for i, value in enumerate(obj):
+            if isinstance(value, str):
+                yield f"{path}[{i}]", path.rsplit(".", 1)[-1], value
+            else:
+                yield from texts(value, f"{path}[{i}]")
+
+
 def field_path(loc: tuple) -> str:
-    """Render a pydantic location tuple as ``outcomes[3].events``."""
+    """Render a pydantic location tuple as ``outcomes[3].events``.
+
+    A key that is not a plain name (a misspelt field with a space or a line break, a number, a
+    date) is shown quoted in brackets, ``outcomes[0]['evnets\\n']``, so a problem stays one line.
+    """
     out = ""
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(part, int) and not isinstance(part, bool):
             out += f"[{part}]"
+        elif isinstance(part, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,80}", part):
+            out += ("." if out else "") + part
         else:
-            out += ("." if out else "") + str(part)
+            out += f"[{short(part)}]"
     return out or "(top level)"

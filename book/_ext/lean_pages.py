@@ -45,7 +45,7 @@ from sphinx.util import logging
 logger = logging.getLogger(__name__)
 
 VEGA_BUNDLE = "vega/vega-bundle.js"
-#: a chart placeholder as emitted by analysis.charts.offline_renderer
+#: a chart placeholder as emitted by analysis.present.charts.render.mimebundle
 CHART_DIV = re.compile(r"""<div\b[^>]*\bid=["']altair-viz-[0-9A-Za-z_-]+["']""")
 SPHINX_DESIGN = re.compile(r"""class=["'][^"']*\bsd-""")
 ON_DEMAND: dict[str, Any] = {

@@ -51,12 +51,24 @@ def test_overlap_is_decided_among_the_studies_that_report_the_outcome(review, pl
     assert (p.events, p.patients) == (8 + 25, 13 + 28)
 
 
-def test_the_overlap_rule_keeps_the_larger_series_and_says_so(review, plan):
+def test_the_overlap_rule_says_which_series_it_kept_and_why(review, plan):
     df = selection.select(review, plan, "cr", "no_overlap")
     assert included(df) == ["zhang2021"]
-    assert reason(df, "zhang2020ash") == "possible overlap with zhang2021 (kept the larger series)"
+    assert reason(df, "zhang2020ash") == "possible overlap with zhang2021 (kept the peer-reviewed article)"
     # a possible overlap does not make two series one in the primary analysis
     assert sorted(included(selection.select(review, plan, "cr"))) == ["zhang2020ash", "zhang2021"]
+
+
+def test_between_two_abstracts_the_larger_series_is_kept(review, plan, tmp_path):
+    d = tmp_path / "data"
+    shutil.copytree(FIXTURE, d)
+    path = d / "studies" / "ddcart2_2025.yaml"
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw["overlap"] = [{"study": "zhang2020ash", "likelihood": "confirmed", "reason": "same patients"}]
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    df = selection.select(loading.load(d), load_plan(d), "mrd_negative_cr", "indirect")
+    assert sorted(included(df)) == ["hua2020", "zhang2020ash"]
+    assert reason(df, "ddcart2_2025") == "confirmed overlap with zhang2020ash (kept the larger series)"
 
 
 def test_a_peer_reviewed_article_is_kept_over_a_larger_abstract(review, plan, tmp_path):
@@ -109,10 +121,12 @@ def test_a_subgroup_figure_never_stands_for_all_patients(review, plan):
     assert zhang["S"] == pytest.approx(0.43)  # the whole cohort's 43%, not the 59% of those in CR
 
 
-def test_peer_reviewed_set_uses_the_publication_type(review, plan):
+def test_peer_reviewed_set_uses_the_publication_type_not_what_was_read(review, plan):
+    """Zhang 2021 is a journal article, although the review read the authors' summary of it."""
     df = selection.select(review, plan, "crs_grade3plus", "peer_reviewed")
-    assert included(df) == ["hua2020"]
+    assert included(df) == ["hua2020", "zhang2021"]
     assert reason(df, "zhang2020ash").startswith("publication type conference_abstract")
+    assert review.study("zhang2021").extracted_from.part == "secondary_report"
 
 
 # ------------------------------------------------------------------ small-k methods
@@ -126,9 +140,9 @@ def test_fewer_than_three_studies_give_a_crude_count_with_an_exact_interval(revi
 
 def test_a_set_left_with_one_study_states_its_method(review, plan):
     """The old synthesis put that study's Wilson CI in the pooled column without saying so."""
-    p = synthesis.analyse(review, "crs_grade3plus", plan).pooled["peer_reviewed"]
+    p = synthesis.analyse(review, "cr", plan).pooled["no_overlap"]
     assert p.model == "crude_exact" and p.k == 1 and "1 study" in p.detail
-    ref = stats.binomtest(3, 13).proportion_ci(method="exact")
+    ref = stats.binomtest(34, 43).proportion_ci(method="exact")
     assert (p.ci_low, p.ci_high) == (pytest.approx(ref.low), pytest.approx(ref.high))
 
 
@@ -159,7 +173,7 @@ def test_subgroup_tests_need_two_studies_per_subgroup(review, plan):
     an = synthesis.analyse(review, "crs_grade3plus", plan)
     pub = next(s for s in an.subgroups if s.variable == "publication")
     assert pub.test is None and "fewer than 2 studies" in pub.why_no_test
-    assert set(pub.pooled) == {"peer-reviewed article", "conference abstract", "other report"}
+    assert set(pub.pooled) == {"peer-reviewed article", "conference abstract"}
 
 
 def test_plan_min_k_is_read_from_the_plan(tmp_path):
@@ -198,7 +212,7 @@ def test_adding_a_study_raises_k_in_every_outcome_it_reports(review, plan, tmp_p
     new = {
         "id": "new2026", "short_name": "New 2026",
         "citation": {"authors": ["Roe R"], "year": 2026, "title": "Six patients", "bibkey": "new2026"},
-        "publication_type": "full_paper", "extracted_from": {"document": "x.txt", "what": "abstract"},
+        "publication_type": "full_paper", "extracted_from": {"identifier": "seed:x.txt", "part": "abstract", "what": "abstract"},
         "design": "retrospective_series", "population": {}, "grading": {},
         "arms": [{"id": "all", "label": "All", "n": {"value": 6, "source": quote}, "role": "intervention",
                   "intervention": "donor CAR-T", "population_fit": "direct"}],

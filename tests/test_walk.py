@@ -1,0 +1,98 @@
+"""The README's "Adding a study" steps, walked end to end in a temporary copy of the repository.
+
+Slow (minutes: every notebook is executed, checked by nbval, and the book is built with -W):
+``make test-slow`` runs it; ``make test`` leaves it out.  The copy holds the tracked files of
+this repository (``git ls-files``), with ``../shared`` linked beside it when it exists here, and
+runs this virtual environment's tools with ``PYTHONPATH`` pointing at the copy, so the copy's
+``analysis`` package and ``data/`` are the ones used (never this checkout's).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from analysis.review import loading as data
+from analysis.review import synthesis
+from factory import ROOT
+
+FIXTURE = ROOT / "tests" / "fixtures" / "new_study"
+SID = "walk2024"
+#: outcomes the fixture study reports as crude proportions (every one is pooled in the book)
+REPORTED = ("cr", "crs_any", "crs_grade3plus", "agvhd_any", "death_treatment_related")
+BIN = Path(sys.executable).parent
+
+
+def copy_repository(dest: Path) -> Path:
+    """The tracked files of this checkout (as they are in the working tree) under ``dest/repo``."""
+    repo = dest / "repo"
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    for name in filter(None, files.decode().split("\0")):
+        src = ROOT / name
+        if src.is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, repo / name)
+    shared = ROOT.parent / "shared"
+    if shared.is_dir():
+        (dest / "shared").symlink_to(shared)
+    return repo
+
+
+def step(repo: Path, *cmd: str, timeout: int = 1200) -> str:
+    """Run one step in the copy; fail the test with its output when it fails."""
+    env = {**os.environ, "PYTHONPATH": str(repo), "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("REVIEW_DATA_DIR", None)
+    res = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=timeout)
+    assert res.returncode == 0, f"{' '.join(cmd)} failed ({res.returncode}):\n{res.stdout[-4000:]}\n{res.stderr[-4000:]}"
+    return res.stdout
+
+
+def pooled_k(directory: Path) -> dict[str, int]:
+    review = data.load(directory)
+    return {o: synthesis.pool_proportion(review, o).result.k for o in REPORTED}
+
+
+@pytest.mark.slow
+def test_adding_a_study_by_the_readme_steps_reaches_a_green_build(tmp_path):
+    start = time.perf_counter()
+    repo = copy_repository(tmp_path)
+    python = sys.executable
+    before = pooled_k(repo / "data")
+
+    # 1-2. write the data file (here: from the fixture) and its source text; scaffold the chapter
+    shutil.copy(FIXTURE / f"{SID}.yaml", repo / "data" / "studies" / f"{SID}.yaml")
+    (repo / "data" / "sources").mkdir(exist_ok=True)
+    shutil.copy(FIXTURE / f"{SID}.txt", repo / "data" / "sources" / f"{SID}.txt")
+    assert f"book/studies/{SID}.ipynb" in step(repo, python, "-m", "analysis", "new-study", SID)
+    # 3. validate
+    assert step(repo, python, "-m", "analysis", "validate", "data").startswith("ok: 6 studies")
+    # 4. a changelog line, before executing (the "What's new" page shows it)
+    log = repo / "data" / "changelog.yaml"
+    head, rest = log.read_text(encoding="utf-8").split("\n", 1)
+    log.write_text(f'{head}\n- version: "0.2.0"\n  date: "2026-12-01"\n  changes:\n'
+                   f'    - "Added Walk 2024 (fixture series)."\n{rest}', encoding="utf-8")
+    # 5. execute every notebook, storing outputs
+    step(repo, python, "-m", "analysis", "execute", "book")
+    # 6. the notebooks' stored outputs are what they compute (nbval), and the data tests hold
+    step(repo, python, "-m", "pytest", "book", "--nbval", "--nbval-sanitize-with", "tests/nbval_sanitize.cfg",
+         "-p", "no:cacheprovider", "-q")
+    step(repo, python, "-m", "pytest", "tests/test_data.py", "-p", "no:cacheprovider", "-q")
+    # 7. the book, warnings as errors, and nothing loaded from the network
+    step(repo, str(BIN / "jupyter-book"), "build", "--all", "-W", "-n", "--keep-going", ".")
+    step(repo, python, "-m", "analysis", "check-site", "_build/html")
+
+    after = pooled_k(repo / "data")
+    assert after == {o: k + 1 for o, k in before.items()}, (before, after)
+    html = repo / "_build" / "html" / "book"
+    assert "Walk 2024 (fixture series)" in (html / "synthesis" / "characteristics.html").read_text(encoding="utf-8")
+    references = (html / "references.html").read_text(encoding="utf-8")
+    assert "a six-patient single-centre series" in references and "Journal of Fixtures &amp; Tests" in references
+    assert "Walk 2024 (fixture series)" in (html / "whats_new.html").read_text(encoding="utf-8")
+    chapter = (html / "studies" / f"{SID}.html").read_text(encoding="utf-8")
+    assert "Quotes checked against the source" in chapter
+    print(f"add-a-study walk: {time.perf_counter() - start:.0f} s")
