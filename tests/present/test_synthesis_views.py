@@ -88,3 +88,14 @@ def test_methods_render_every_choice_of_the_plan_with_live_citations(plan):
     defs = methods.outcome_definitions(plan)
     icans = defs.filter(pl.col("outcome") == "ICANS, any grade").row(0, named=True)
     assert icans["only in the broad-definitions set"].startswith("Neurotoxicity (not reported as ICANS)")
+
+
+def test_the_switch_offers_every_subgroup_of_the_primary_analysis(review, plan):
+    an = synthesis.analyse(review, "crs_grade3plus", plan)
+    sets = dict(page.forest_sets(an, plan))
+    assert list(sets)[: len(plan.analysis_sets)] == [s.id for s in plan.analysis_sets]
+    assert sets["subgroup publication = conference abstract"] == "Subgroup, publication type: conference abstract"
+    frame = page.forest_frame(an)
+    studies = frame.filter((pl.col("set") == "subgroup publication = conference abstract") & (pl.col("kind") == "study"))
+    assert studies["label"].to_list() == ["Zhang 2020 (ASH abstract): Relapsed after allo-HSCT (transplant-donor CAR-T)"]
+    assert set(frame["set"]) == set(sets)
