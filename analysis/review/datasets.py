@@ -1,0 +1,29 @@
+"""Validation of the data files beside the studies: records and screening, appraisal, GRADE, protocol.
+
+:func:`problems` is what ``python -m analysis validate`` adds to the study checks: every
+problem a ``file: id: field: message`` line, never a traceback.  A file that is absent is no
+problem unless another file needs it (the unit-test fixtures hold only some of them).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .schema import Problem
+from .validation import display
+
+
+def problems(directory: Path, study_ids: list[str]) -> list[Problem]:
+    """Every problem of the records, screening, appraisal, GRADE and protocol files of ``directory``."""
+    from . import appraisal, grade, protocol, screening
+
+    out: list[Problem] = []
+    for name, check in (("records", lambda: screening.load(directory, study_ids)[1]),
+                        ("appraisal", lambda: appraisal.load(directory, study_ids)[1]),
+                        ("grade", lambda: grade.load_rules(directory)[1]),
+                        ("protocol", lambda: protocol.problems(directory))):
+        try:
+            out += check()
+        except Exception as exc:  # noqa: BLE001 - a defect is reported as a problem line, not a traceback
+            out.append(Problem(display(Path(directory)), "-", f"({name})",
+                               f"internal error while checking the {name} files: {type(exc).__name__}: {exc}"))
+    return out
