@@ -126,6 +126,9 @@ def cmd_import_search(args: argparse.Namespace) -> int:
     from .review.screening import import_search
 
     directory = Path(args.data) if args.data else data.DATA_DIR
+    if not Path(args.file).is_file():
+        print(f"{args.file}: not imported: no such file", file=sys.stderr)
+        return 1
     queries = list(args.query or [])
     if args.query_file:
         queries.append(Path(args.query_file).read_text(encoding="utf-8").strip())
@@ -144,6 +147,29 @@ def cmd_import_search(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"{args.file}: not imported: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    """Store the results, studies and certainty tables of a version under data/releases/VERSION/."""
+    from .review.living import state, write_release
+
+    try:
+        for path in write_release(state(args.data), args.version):
+            print(f"wrote {path}")
+    except (ValueError, data.DataError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_cite(args: argparse.Namespace) -> int:
+    """Write CITATION.cff for the current version (from the changelog, protocol and team files)."""
+    from .review.citation import cff
+
+    path = Path(args.output)
+    path.write_text(cff(Path(args.data) if args.data else data.DATA_DIR), encoding="utf-8")
+    print(f"wrote {path}")
     return 0
 
 
@@ -179,6 +205,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--id", help="search id (default: source and date)")
     p.add_argument("--data", help="the data directory (default: the repository's data/)")
     p.set_defaults(func=cmd_import_search)
+    p = sub.add_parser("release", help="store data/releases/VERSION/ (results as exported, studies, certainty)")
+    p.add_argument("version")
+    p.add_argument("--data", help="the data directory (default: the repository's data/)")
+    p.set_defaults(func=cmd_release)
+    p = sub.add_parser("cite", help="write CITATION.cff for the current version")
+    p.add_argument("--output", default=str(ROOT / "CITATION.cff"))
+    p.add_argument("--data", help="the data directory (default: the repository's data/)")
+    p.set_defaults(func=cmd_cite)
     args = parser.parse_args(argv)
     return args.func(args)
 

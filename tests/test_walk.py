@@ -23,8 +23,9 @@ from factory import ROOT
 
 FIXTURE = ROOT / "tests" / "fixtures" / "new_study"
 SID = "walk2024"
-#: outcomes the fixture study reports as crude proportions (every one is pooled in the book)
-REPORTED = ("cr", "crs_any", "crs_grade3plus", "agvhd_any", "death_treatment_related")
+#: outcomes of the analysis plan the fixture study reports as crude proportions (every one is pooled in the book)
+REPORTED = ("cr", "crs_any", "crs_grade3plus", "agvhd_any")
+VERSION = "0.3.0"
 BIN = Path(sys.executable).parent
 
 
@@ -54,7 +55,7 @@ def step(repo: Path, *cmd: str, timeout: int = 1200) -> str:
 
 def pooled_k(directory: Path) -> dict[str, int]:
     review = data.load(directory)
-    return {o: synthesis.pool_proportion(review, o).result.k for o in REPORTED}
+    return {o: synthesis.analyse(review, o, sets=()).primary.k for o in REPORTED}
 
 
 @pytest.mark.slow
@@ -69,22 +70,36 @@ def test_adding_a_study_by_the_readme_steps_reaches_a_green_build(tmp_path):
     (repo / "data" / "sources").mkdir(exist_ok=True)
     shutil.copy(FIXTURE / f"{SID}.txt", repo / "data" / "sources" / f"{SID}.txt")
     assert f"book/studies/{SID}.ipynb" in step(repo, python, "-m", "analysis", "new-study", SID)
-    # 3. validate
-    assert step(repo, python, "-m", "analysis", "validate", "data").startswith("ok: 6 studies")
-    # 4. a changelog line, before executing (the "What's new" page shows it)
+    # 3. a changelog line first (the search, the release and the "What's new" page name the version)
     log = repo / "data" / "changelog.yaml"
     head, rest = log.read_text(encoding="utf-8").split("\n", 1)
-    log.write_text(f'{head}\n- version: "0.2.0"\n  date: "2026-12-01"\n  changes:\n'
+    log.write_text(f'{head}\n- version: "{VERSION}"\n  date: "2026-12-01"\n  changes:\n'
                    f'    - "Added Walk 2024 (fixture series)."\n{rest}', encoding="utf-8")
-    # 5. execute every notebook, storing outputs
+    # 4. the record it was found as: import the search export, then record the screening decisions
+    out = step(repo, python, "-m", "analysis", "import-search", str(FIXTURE / f"{SID}.ris"), "--source", "Fixture search",
+               "--method", "website", "--date", "2026-12-01", "--version", VERSION, "--query", "donor CD19 CAR-T")
+    assert "1 new records to screen" in out
+    screening = repo / "data" / "records" / "screening.yaml"
+    text = screening.read_text(encoding="utf-8")
+    assert text.endswith("  title_abstract: pending\n")
+    screening.write_text(text.removesuffix("  title_abstract: pending\n") + "  title_abstract: include\n  full_text: include\n"
+                         f"  assessed_on: abstract\n  study: {SID}\n", encoding="utf-8")
+    # 5. its risk of bias
+    shutil.copy(FIXTURE / f"{SID}_appraisal.yaml", repo / "data" / "appraisal" / f"{SID}.yaml")
+    # 6. validate
+    assert step(repo, python, "-m", "analysis", "validate", "data").startswith("ok: 13 studies")
+    # 7. store the release's results and the citation of the new version
+    step(repo, python, "-m", "analysis", "release", VERSION)
+    step(repo, python, "-m", "analysis", "cite")
+    # 8. execute every notebook, storing outputs
     step(repo, python, "-m", "analysis", "execute", "book")
-    # 6. the notebooks' stored outputs are what they compute (nbval), and the data tests hold
+    # 9. the notebooks' stored outputs are what they compute (nbval), and the data tests hold
     step(repo, python, "-m", "pytest", "book", "--nbval", "--nbval-sanitize-with", "tests/nbval_sanitize.cfg",
          "-p", "no:cacheprovider", "-q")
-    step(repo, python, "-m", "pytest", "tests/test_data.py", "-p", "no:cacheprovider", "-q")
-    # 7. the book, warnings as errors, and nothing loaded from the network
+    step(repo, python, "-m", "pytest", "tests/test_data.py", "tests/test_living.py", "-p", "no:cacheprovider", "-q")
+    # 10. the book, warnings as errors, and nothing loaded from the network
     step(repo, str(BIN / "jupyter-book"), "build", "--all", "-W", "-n", "--keep-going", ".")
-    step(repo, python, "-m", "analysis", "check-site", "_build/html")
+    step(repo, python, "tools/check_site.py", "_build/html")
 
     after = pooled_k(repo / "data")
     assert after == {o: k + 1 for o, k in before.items()}, (before, after)
@@ -93,6 +108,7 @@ def test_adding_a_study_by_the_readme_steps_reaches_a_green_build(tmp_path):
     references = (html / "references.html").read_text(encoding="utf-8")
     assert "a six-patient single-centre series" in references and "Journal of Fixtures &amp; Tests" in references
     assert "Walk 2024 (fixture series)" in (html / "whats_new.html").read_text(encoding="utf-8")
+    assert "total studies included: 13" in (html / "selection.html").read_text(encoding="utf-8")
     chapter = (html / "studies" / f"{SID}.html").read_text(encoding="utf-8")
     assert "Quotes checked against the source" in chapter
     print(f"add-a-study walk: {time.perf_counter() - start:.0f} s")

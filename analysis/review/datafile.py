@@ -38,20 +38,26 @@ def read_model(path: Path, model: type[M], who: str = "-") -> tuple[M | None, li
 
 def read_list(path: Path, model: type[M], what: str) -> tuple[list[M], list[Problem]]:
     """A YAML list whose items are validated one by one as ``model`` (valid items are kept)."""
+    items, problems, _ = read_indexed(path, model, what)
+    return [m for _, m in items], problems
+
+
+def read_indexed(path: Path, model: type[M], what: str) -> tuple[list[tuple[int, M]], list[Problem], list]:
+    """Like :func:`read_list`, with each valid item's position in the file, and the raw entries."""
     shown = display(path)
     if not path.is_file():
-        return [], [Problem(shown, "-", "(file)", "missing")]
+        return [], [Problem(shown, "-", "(file)", "missing")], []
     raw, problems = read_yaml(path)
     if problems:
-        return [], problems
+        return [], problems, []
     if raw is None:
-        return [], []
+        return [], [], []
     if not isinstance(raw, list):
-        return [], [Problem(shown, "-", "(top level)", f"expected a list of {what}")]
-    items: list[M] = []
+        return [], [Problem(shown, "-", "(top level)", f"expected a list of {what}")], []
+    items: list[tuple[int, M]] = []
     for i, entry in enumerate(raw):
         try:
-            items.append(model.model_validate(entry))
+            items.append((i, model.model_validate(entry)))
         except ValidationError as exc:
             problems += _problems(shown, f"[{i}].", exc)
-    return items, problems
+    return items, problems, raw

@@ -170,8 +170,9 @@ def inconsistency(inc: pl.DataFrame, res: dict, cuts: list[float]) -> tuple[int,
     n_est = len({bands(e, cuts) for e in ests})
     text = (f"95% prediction interval {_pct(pi_lo)}–{_pct(pi_hi)} spans {n_pi} band(s); "
             f"{excl} of {k} study CIs exclude the pooled estimate")
-    if n_pi >= 3 and n_est >= 3 and excl >= 1:
-        return -2, text + f"; study estimates in {n_est} bands"
+    apart = max(lows) > min(highs)  # at least two study CIs do not overlap
+    if n_pi >= 3 and n_est >= 3 and apart:
+        return -2, text + f"; study estimates in {n_est} bands, and some study CIs do not overlap"
     if n_pi >= 2 and excl >= 1:
         return -1, text
     return 0, text
@@ -189,7 +190,8 @@ def imprecision(res: dict, sens: dict | None, cuts: list[float], rules: Rules) -
         if n < ois:
             steps.append((-1, f"{n} participants, fewer than the {ois} needed for a ±{_pct(rules.ois_half_width)} CI"))
     if ev is not None and n is not None and min(ev, n - ev) < rules.sparse_events:
-        steps.append((-1, f"{ev} events and {n - ev} non-events (fewer than {rules.sparse_events})"))
+        steps.append((-1, f"{ev} event{'s' * (ev != 1)} and {n - ev} non-event{'s' * (n - ev != 1)} "
+                          f"(fewer than {rules.sparse_events})"))
     if sens and sens.get("ci_low") is not None and (bands(sens["ci_low"], cuts), bands(sens["ci_high"], cuts)) != \
             (bands(lo, cuts), bands(hi, cuts)):
         steps.append((-1, f"the logit-REML sensitivity analysis (95% CI {_pct(sens['ci_low'])}–{_pct(sens['ci_high'])}) "
@@ -246,12 +248,13 @@ def _facets(review, rules: Rules, outcome: str, records: list[str]) -> dict[str,
     return out
 
 
-def assess(review, plan, results: pl.DataFrame, appraisals, screening, rules: Rules,
-           overrides: list[Override] | None = None) -> list[Certainty]:
+def assess(review, plan, appraisals, screening, rules: Rules, overrides: list[Override] | None = None) -> list[Certainty]:
     """GRADE certainty of every main outcome of the plan (see the module docstring).
 
-    ``results`` is :func:`analysis.review.synthesis.results`; ``appraisals`` the risk-of-bias
-    appraisals (:mod:`analysis.review.appraisal`); ``screening`` the records with decisions.
+    Each main outcome's primary analysis (and its logit-REML sensitivity analysis, for the
+    imprecision rule) is computed here by :func:`analysis.review.synthesis.analyse` -- the same
+    rows the results table holds; ``appraisals`` are the risk-of-bias appraisals
+    (:mod:`analysis.review.appraisal`); ``screening`` the records with their decisions.
     """
     from .synthesis import analyse
 
@@ -266,10 +269,10 @@ def assess(review, plan, results: pl.DataFrame, appraisals, screening, rules: Ru
     for oid, o in plan.outcomes.items():
         if not o.main:
             continue
-        prim = results.filter((pl.col("outcome") == oid) & (pl.col("analysis") == "primary")).row(0, named=True)
-        sens = results.filter((pl.col("outcome") == oid) & (pl.col("analysis") == "logit_reml"))
-        sens = sens.row(0, named=True) if sens.height else None
-        inc = analyse(review, oid, plan).rows["primary"].filter(pl.col("included"))
+        syn = analyse(review, oid, plan, sets=("logit_reml",))
+        prim = syn.pooled["primary"].row()
+        sens = syn.pooled["logit_reml"].row() if "logit_reml" in syn.pooled else None
+        inc = syn.rows["primary"].filter(pl.col("included"))
         n = "n" if o.kind == "landmark" else "denominator"
         cert = Certainty(oid, o.label, prim["k"], prim["patients"], prim["events"], prim, START[rules.start.level])
         if prim["estimate"] is None or oid not in rules.thresholds:

@@ -454,6 +454,8 @@ class Release(_Model):
     version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
     date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
     changes: list[str] = Field(min_length=1)
+    trigger: str | None = Field(None, description="what triggered this version (PRISMA-LSR)")
+    methods_changes: list[str] = Field([], description="changes to the methods since the preceding version (PRISMA-LSR L2)")
 
 # --------------------------------------------------------------------------- problems
 

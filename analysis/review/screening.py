@@ -23,7 +23,7 @@ import polars as pl
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from .datafile import read_list
+from .datafile import read_indexed
 from .records import METHODS, RECORDS_DIR, SEARCHES_FILE, Records, load_records, read_export, sniff_format, to_ris
 from .schema import Problem
 from .validation import display
@@ -90,11 +90,13 @@ def load_screening(directory: Path, records: Records, study_ids: list[str] | Non
     if not path.is_file():
         return [], ([Problem(display(path), "-", "(file)", "missing: every record needs a screening entry")]
                     if records.searches else [])
-    decisions, problems = read_list(path, Decision, "screening decisions")
+    indexed, problems, raw = read_indexed(path, Decision, "screening decisions")
+    decisions = [d for _, d in indexed]
     shown = display(path)
     known = dict(zip(records.records["record"], records.records["title"]))
     seen: dict[str, int] = {}
-    for i, d in enumerate(decisions):
+    entered = {e.get("record") for e in raw if isinstance(e, dict)}
+    for i, d in indexed:
         problems += [Problem(shown, d.record, f"[{i}].{f}", m) for f, m in decision_problems(d)]
         if d.record in seen:
             problems.append(Problem(shown, d.record, f"[{i}].record", f"second entry for this record (first: [{seen[d.record]}])"))
@@ -104,7 +106,7 @@ def load_screening(directory: Path, records: Records, study_ids: list[str] | Non
         if study_ids is not None and d.study is not None and d.study not in study_ids:
             problems.append(Problem(shown, d.record, f"[{i}].study", f"no study file data/studies/{d.study}.yaml"))
     for rid, title in known.items():
-        if rid not in seen:
+        if rid not in entered:
             problems.append(Problem(shown, rid, "(record)", f"no screening entry for {title[:70]!r}"))
     if study_ids is not None:
         linked = {d.study for d in decisions if d.full_text == "include"}

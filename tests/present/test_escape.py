@@ -80,3 +80,13 @@ def test_markdown_table_cells_and_headers_are_escaped():
 def test_html_escapes_markup_and_quotes():
     assert html('<img src=x onerror="a()">&\'') == "&lt;img src=x onerror=&quot;a()&quot;&gt;&amp;&#x27;"
     assert html(None) == "" and md(None) == ""
+
+
+def test_md_cited_keeps_the_space_after_every_role():
+    from analysis.present.escape import md_cited
+
+    text = "JBI {cite:p}`munn2020` for series; ROBINS-I {cite:p}`sterne2016` for comparisons."
+    out = md_cited(text)
+    assert "{cite:p}`munn2020` for series" in out
+    assert "{cite:p}`sterne2016` for comparisons" in out
+    assert md_cited("{cite:p}`a2020`, then text") == "{cite:p}`a2020`\\, then text"
