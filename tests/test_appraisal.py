@@ -134,3 +134,25 @@ def test_certainty_follows_the_appraisal(tmp_path):
     assert rob(low).levels == 0 and rob(high).levels == -2
     assert "100% of participants from studies at high risk of bias" in rob(high).reason
     assert screening  # imported for the signature's sake
+
+
+def test_comparisons_are_rated_from_robins_i(tmp_path):
+    from analysis.review import appraisal
+    from analysis.review.loading import load
+
+    data = copy_review(tmp_path)
+    write_appraisals(data, {s: "YYYYYYYYYY" for s in FIXTURE_STUDIES})
+    path = data / "appraisal" / "hua2020.yaml"
+    doc = yaml.safe_load(path.read_text())
+    dom = {d: {"judgement": "Low", "justification": "a justification of the domain"} for d in ap.ROBINS_DOMAINS}
+    doc["robins_i"] = [{"result": "MRD-negative CR, CAR-T vs DLI", "outcomes": ["mrd_negative_cr"],
+                        "arms": ["car_t", "dli"], "domains": dom}]
+    path.write_text(yaml.safe_dump(doc))
+    review = load(data)
+    (row,) = gr.comparisons(review, appraisal.load(data)[0], RULES)
+    assert row["risk_of_bias"] == 0 and row["effect"].startswith("risk difference +0.48")
+    assert row["imprecision"] == -1 and "fewer than 200" in row["imprecision_reason"] and row["certainty"] == "Very low"
+    dom["d1"] = {"judgement": "Critical", "justification": "a justification of the domain", "quote": "a quote"}
+    path.write_text(yaml.safe_dump(doc))
+    (row,) = gr.comparisons(review, appraisal.load(data)[0], RULES)
+    assert (row["robins_overall"], row["risk_of_bias"]) == ("Critical", -2)

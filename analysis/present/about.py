@@ -69,6 +69,7 @@ def whats_new(st) -> None:
 
 
 def cite_box(st) -> None:
+    """How to cite the current version, with its BibTeX entry."""
     from ..review.citation import bibtex, citation
 
     c = citation(st.directory)
@@ -79,6 +80,7 @@ def cite_box(st) -> None:
 
 
 def team_section(st) -> None:
+    """Team, contributions, funding, conflicts and contact, or 'not yet declared'."""
     from ..review.protocol import NOT_DECLARED
 
     t = st.team

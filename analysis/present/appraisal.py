@@ -23,16 +23,19 @@ def _names(st: State) -> dict[str, str]:
 
 
 def rules() -> None:
+    """The overall-judgement rules of both tools, as applied."""
     display_markdown(f"**Overall JBI judgement (the review's rule; JBI prescribes none).** {md(ap.JBI_RULE)}\n\n"
                      f"**ROBINS-I overall judgement.** {md(ap.ROBINS_RULE)}")
 
 
 def jbi_items() -> pl.DataFrame:
+    """The ten JBI items with their wording and which are critical."""
     return pl.DataFrame([{"item": q.upper(), "question": text, "critical for this review": "yes" if q in ap.JBI_CRITICAL else ""}
                          for q, text in ap.JBI_ITEMS.items()])
 
 
 def jbi_traffic_light(st: State) -> None:
+    """The JBI traffic-light plot (every study, every item and the overall judgement)."""
     names = _names(st)
     rows = [{"study": names.get(r["study"], r["study"]), "domain": r["item"].upper(), "judgement": JBI_STYLE[r["answer"]]}
             for r in st.appraisals.jbi.iter_rows(named=True)]
@@ -48,6 +51,7 @@ def jbi_traffic_light(st: State) -> None:
 
 
 def jbi_summary(st: State) -> None:
+    """The JBI summary bars (share of studies per judgement, per item and overall)."""
     j = st.appraisals.jbi
     n = st.appraisals.overall.height
     if not n:
@@ -65,6 +69,7 @@ def jbi_summary(st: State) -> None:
 
 
 def overall_table(st: State) -> pl.DataFrame:
+    """The overall JBI judgement per study: derived, override, final."""
     names = _names(st)
     o = st.appraisals.overall
     return o.select(pl.col("study").replace_strict(names, default=None).alias("study"),
@@ -75,6 +80,7 @@ def overall_table(st: State) -> pl.DataFrame:
 
 
 def jbi_table(st: State, study: str) -> pl.DataFrame:
+    """One study's JBI items with justification, quote and the quote's check."""
     j = st.appraisals.jbi.filter(pl.col("study") == study)
     status = _quote_status(st, study, j["quote"].to_list())
     return pl.DataFrame({"item": [q.upper() for q in j["item"]], "answer": [ap.ANSWERS[a] for a in j["answer"]],
@@ -105,6 +111,7 @@ def jbi_details(st: State) -> None:
 
 
 def robins_traffic_light(st: State) -> None:
+    """The ROBINS-I traffic-light plot of the comparative results."""
     r = st.appraisals.robins
     if not r.height:
         display_markdown("*No comparative result is appraised with ROBINS-I.*")
@@ -121,6 +128,7 @@ def robins_traffic_light(st: State) -> None:
 
 
 def robins_details(st: State) -> None:
+    """One table per ROBINS-I result: domain, judgement, justification, quote."""
     names = _names(st)
     for a in st.appraisals.items:
         for r in a.robins_i:

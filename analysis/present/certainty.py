@@ -15,6 +15,7 @@ from .fmt import pct
 from .tables import display_markdown, show
 
 SYMBOLS = {4: "⊕⊕⊕⊕", 3: "⊕⊕⊕◯", 2: "⊕⊕◯◯", 1: "⊕◯◯◯"}
+LEVEL_OF = {v: k for k, v in gr.LEVELS.items()}
 #: how a statement is worded at each certainty level (GRADE's informative statements)
 WORDING = {4: "is {x}", 3: "is probably {x}", 2: "may be {x}", 1: "is very uncertain: the reports suggest {x}"}
 
@@ -65,6 +66,7 @@ def sof_table(st: State) -> pl.DataFrame:
 
 
 def footnotes(st: State) -> str:
+    """The summary-of-findings footnotes: where certainty starts and every downgrade with its reason."""
     _, notes = _footnotes(st.certainty)
     start = f"Certainty starts at {gr.LEVELS[gr.START[st.rules.start.level]].lower()} for every outcome." if st.rules else ""
     return start + "\n\n" + "\n".join(f"- {md(n)}" for n in notes) if notes else start
@@ -133,3 +135,29 @@ def evidence_profile(st: State) -> pl.DataFrame:
     return t.select(pl.col("outcome").replace_strict({o: d.label for o, d in st.plan.outcomes.items()}, default=None),
                     pl.col("domain").replace_strict(gr.DOMAINS, default=None), "levels", "reason",
                     pl.col("override").fill_null(""), "certainty")
+
+
+def comparison_table(st: State) -> pl.DataFrame:
+    """Summary of findings per comparison: each outcome of a ROBINS-I-appraised result, with its certainty."""
+    from .fmt import reported_text
+
+    names = {s.id: s.short_name for s in st.review.studies}
+    rows = []
+    for c in gr.comparisons(st.review, st.appraisals, st.rules) if st.rules else []:
+        recs = st.review.outcomes.filter((pl.col("study") == c["study"]) & (pl.col("outcome") == c["outcome"]))
+        arms = "; ".join(f"{r['arm_label']}: {reported_text(r)}" for r in recs.iter_rows(named=True)
+                         if r["arm"] in {x.arm for x in c["records"]})
+        rows.append({"comparison": f"{names[c['study']]}: {c['arms']}",
+                     "outcome": st.plan.outcomes.get(c["outcome"]).label if c["outcome"] in st.plan.outcomes
+                     else recs["outcome_label"][0],
+                     "as reported": arms, "effect (recomputed)": c["effect"],
+                     "risk of bias (ROBINS-I)": f"{c['robins_overall']} ({c['risk_of_bias']})",
+                     "imprecision": f"{c['imprecision']}: {c['imprecision_reason']}",
+                     "certainty": f"{SYMBOLS[LEVEL_OF[c['certainty']]]} {c['certainty']}"})
+    return pl.DataFrame(rows)
+
+
+def comparison_rule(st: State) -> str:
+    """The rule of the per-comparison certainty, from the GRADE rules file (Markdown)."""
+    text = st.rules.rationale.get("comparisons") if st.rules else None
+    return f"**How certainty is rated for a comparison.** {md_cited(text)}" if text else ""

@@ -14,6 +14,7 @@ from .tables import display_markdown, show
 
 
 def eligibility(st: State) -> None:
+    """The eligibility criteria as a table, then the exclusions."""
     e = st.protocol.eligibility
     show(pl.DataFrame([{"criterion": k.replace("_", " ").capitalize(), "eligible": v} for k, v in e.model_dump().items()
                        if isinstance(v, str)]), quote_columns=())
@@ -35,6 +36,7 @@ def sources(st: State) -> None:
 
 
 def processes(st: State) -> None:
+    """Selection, extraction, risk-of-bias and certainty processes."""
     p = st.protocol
     for title, text in (("Selection process", p.selection), ("Data extraction", p.extraction),
                         ("Risk of bias", p.risk_of_bias), ("Certainty of the evidence (GRADE)", p.certainty)):
@@ -42,6 +44,7 @@ def processes(st: State) -> None:
 
 
 def living(st: State) -> None:
+    """The living-mode parameters and the registration."""
     lv = st.protocol.living
     display_markdown(f"- **Status:** {md(lv.status)}\n- **Search frequency:** {md(lv.search_frequency)}\n"
                      f"- **Other steps:** {md(lv.other_steps)}\n- **Triggers for an update:** "

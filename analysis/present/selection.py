@@ -108,4 +108,5 @@ def queries(st: State) -> None:
 
 
 def show_table(df: pl.DataFrame) -> None:
+    """Show a table whose columns hold no source quote."""
     show(df, quote_columns=())

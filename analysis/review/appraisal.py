@@ -75,18 +75,24 @@ class _Model(BaseModel):
 
 
 class Item(_Model):
+    """One JBI item: the answer, its justification and (for Y and N) the supporting quote."""
+
     answer: Literal["Y", "N", "U", "NA"]
     justification: str = Field(min_length=10)
     quote: str | None = Field(None, min_length=3)
 
 
 class Domain(_Model):
+    """One ROBINS-I domain: the judgement, its justification and the supporting quote."""
+
     judgement: Literal["Low", "Moderate", "Serious", "Critical", "No information"]
     justification: str = Field(min_length=10)
     quote: str | None = Field(None, min_length=3)
 
 
 class Override(_Model):
+    """A reviewer's overall judgement that differs from the derived one, with its justification."""
+
     judgement: str
     justification: str = Field(min_length=20)
     by: str | None = None
@@ -94,6 +100,8 @@ class Override(_Model):
 
 
 class Robins(_Model):
+    """The ROBINS-I assessment of one comparative result of a study."""
+
     result: str = Field(min_length=5, description="the comparative result assessed, e.g. 'MRD-negative CR, CAR-T vs DLI'")
     outcomes: list[str] = Field(min_length=1)
     arms: list[str] = Field(min_length=2, max_length=2)
@@ -103,6 +111,8 @@ class Robins(_Model):
 
 
 class Appraisal(_Model):
+    """The appraisal file of one study (see the module docstring)."""
+
     study: str
     date: Date
     assessed_on: Literal["abstract", "full_text", "conference_abstract", "secondary_report"]
@@ -170,6 +180,7 @@ class Appraisals:
     items: list[Appraisal]
 
     def of(self, study: str) -> Appraisal | None:
+        """The appraisal of ``study``, or None."""
         return next((a for a in self.items if a.study == study), None)
 
     @property

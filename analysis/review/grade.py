@@ -36,6 +36,8 @@ class _Model(BaseModel):
 
 
 class Start(_Model):
+    """Where certainty starts for this body of evidence, and why."""
+
     level: Literal["high", "moderate", "low", "very_low"]
     rationale: str
 
@@ -59,6 +61,8 @@ class Rules(_Model):
 
 
 class Override(_Model):
+    """A reviewer's rating of one domain of one outcome, replacing the computed one (both are shown)."""
+
     outcome: str
     domain: Domain
     levels: int = Field(ge=-3, le=0, description="the reviewer's rating of the domain: 0, -1, -2 or -3")
@@ -78,6 +82,7 @@ def load_rules(directory: Path) -> tuple[Rules | None, list[Problem]]:
 
 
 def load_overrides(directory: Path) -> tuple[list[Override], list[Problem]]:
+    """The reviewer overrides of ``grade_overrides.yaml`` (none when the file is absent)."""
     path = Path(directory) / OVERRIDES_FILE
     return read_list(path, Override, "overrides") if path.is_file() else ([], [])
 
@@ -95,6 +100,8 @@ class Rating:
 
 @dataclass(frozen=True)
 class Certainty:
+    """The GRADE assessment of one main outcome: its primary result, where it starts and each domain's rating."""
+
     outcome: str
     label: str
     k: int
@@ -106,12 +113,14 @@ class Certainty:
 
     @property
     def level(self) -> int | None:
+        """The final level (1 very low .. 4 high), or None without a pooled estimate."""
         if not self.k or self.result.get("estimate") is None:
             return None
         return max(1, self.start + sum(r.levels for r in self.ratings))
 
     @property
     def label_level(self) -> str:
+        """The final level in words."""
         return "no pooled estimate" if self.level is None else LEVELS[self.level]
 
 
@@ -135,6 +144,7 @@ def _share(included: pl.DataFrame, n: str, mask: list[bool]) -> float:
 
 
 def risk_of_bias(inc: pl.DataFrame, n: str, overall: dict, q45: dict, rules: Rules) -> tuple[int, str]:
+    """Risk of bias: the share of participants from high-risk studies; returns (levels, reason)."""
     high = [overall.get(s) == "High" for s in inc["study"]]
     w = _share(inc, n, high)
     w_n = _share(inc, n, [q45.get(s, False) for s in inc["study"]])
@@ -150,6 +160,7 @@ def risk_of_bias(inc: pl.DataFrame, n: str, overall: dict, q45: dict, rules: Rul
 
 
 def inconsistency(inc: pl.DataFrame, res: dict, cuts: list[float]) -> tuple[int, str]:
+    """Inconsistency against the threshold bands (study CIs, prediction interval); returns (levels, reason)."""
     k = inc.height
     if k <= 1:
         return 0, "not assessable with a single study"
@@ -179,6 +190,7 @@ def inconsistency(inc: pl.DataFrame, res: dict, cuts: list[float]) -> tuple[int,
 
 
 def imprecision(res: dict, sens: dict | None, cuts: list[float], rules: Rules) -> tuple[int, str]:
+    """Imprecision: the largest of the CI-band, information-size, sparse-data and method rules; returns (levels, reason)."""
     lo, hi, est = res["ci_low"], res["ci_high"], res["estimate"]
     n_ci = spanned(lo, hi, cuts)
     steps = [(0, f"95% CI {_pct(lo)}–{_pct(hi)} spans {n_ci} band(s)")]
@@ -201,6 +213,7 @@ def imprecision(res: dict, sens: dict | None, cuts: list[float], rules: Rules) -
 
 
 def indirectness(inc: pl.DataFrame, n: str, facets: dict[str, dict[str, bool]], rules: Rules) -> tuple[int, str]:
+    """Indirectness: facets reaching the share of participants in the rules; returns (levels, reason)."""
     hit, texts = 0, []
     for facet, by_study in facets.items():
         w = _share(inc, n, [by_study.get(s, False) for s in inc["study"]])
@@ -213,6 +226,7 @@ def indirectness(inc: pl.DataFrame, n: str, facets: dict[str, dict[str, bool]], 
 
 
 def publication_bias(inc: pl.DataFrame, n: str, criteria: dict[str, list[bool] | bool], rules: Rules) -> tuple[int, str]:
+    """Publication bias: rated down when enough criteria hold (a list is a per-study share); returns (levels, reason)."""
     met = []
     for name, value in criteria.items():
         ok = value if isinstance(value, bool) else _share(inc, n, value) >= rules.abstract_share
@@ -224,6 +238,7 @@ def publication_bias(inc: pl.DataFrame, n: str, criteria: dict[str, list[bool] |
 
 
 def apply_overrides(outcome: str, ratings: list[Rating], overrides: list[Override]) -> list[Rating]:
+    """The ratings with any reviewer override of the outcome applied (the computed levels are kept)."""
     out = []
     for r in ratings:
         o = next((x for x in overrides if x.outcome == outcome and x.domain == r.domain), None)
@@ -314,3 +329,57 @@ def table(certainties: list[Certainty]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={"outcome": pl.String, "domain": pl.String, "levels": pl.Int64,
                                       "computed_levels": pl.Int64, "reason": pl.String, "override": pl.String,
                                       "certainty": pl.String})
+
+
+#: ROBINS-I overall judgement -> levels rated down for risk of bias (the review's rule)
+ROBINS_DOWN = {"Low": 0, "Moderate": 0, "Serious": -1, "Critical": -2, "No information": -1}
+
+
+def comparisons(review, appraisals, rules: Rules) -> list[dict]:
+    """GRADE for each comparative result appraised with ROBINS-I, one row per outcome compared.
+
+    Certainty starts where the rules say (non-randomised evidence); risk of bias is rated down by
+    the ROBINS-I overall judgement (:data:`ROBINS_DOWN`); imprecision from the risk difference
+    recomputed from the two arms' counts (twice when its 95% CI includes no difference and is wider
+    than 50 points, once when it includes no difference or the arms hold fewer than
+    ``2 / ois_half_width**2`` patients), twice when no interval for the difference can be computed
+    from what the report prints.  Inconsistency and publication bias are not assessable for a
+    single study.  Returns plain rows (the page formats them).
+    """
+    from .comparisons import arm_comparisons
+
+    out = []
+    robins = appraisals.robins
+    for a in appraisals.items:
+        if not a.robins_i:
+            continue
+        study = review.study(a.study)
+        binary = arm_comparisons(review, a.study)
+        labels = {x.id: x.label for x in study.arms}
+        for r in a.robins_i:
+            overall = robins.filter((robins["study"] == a.study) & (robins["result"] == r.result)
+                                    & (robins["domain"] == "overall"))["judgement"][0]
+            rob = ROBINS_DOWN[overall]
+            for outcome in r.outcomes:
+                recs = [o for o in study.outcomes if o.outcome == outcome and o.arm in r.arms]
+                if len(recs) != 2:
+                    continue
+                b = binary.filter(binary["outcome"] == outcome)
+                n = sum((o.denominator or next(x.n.value for x in study.arms if x.id == o.arm)) for o in recs)
+                if b.height:
+                    row = b.row(0, named=True)
+                    lo, hi = row["rd_low"], row["rd_high"]
+                    effect = f"risk difference {row['rd']:+.2f} (95% CI {lo:+.2f} to {hi:+.2f})"
+                    crosses, small = lo <= 0 <= hi, 2 / rules.ois_half_width ** 2
+                    imp = -2 if crosses and hi - lo > 0.5 else (-1 if crosses or n < small else 0)
+                    why = (f"the 95% CI of the risk difference {'includes' if crosses else 'excludes'} zero "
+                           f"(width {hi - lo:.2f}); {n} patients" + (f", fewer than {small:.0f}" if n < small else ""))
+                else:
+                    effect, imp = "not recomputed: no counts in both arms (survival is not compared on pseudo-data)", -2
+                    why = f"no interval for the difference can be computed from what the report prints; {n} patients"
+                level = max(1, START[rules.start.level] + rob + imp)
+                out.append({"study": a.study, "result": r.result, "outcome": outcome,
+                            "arms": " vs ".join(labels[x] for x in r.arms), "effect": effect,
+                            "robins_overall": overall, "risk_of_bias": rob, "imprecision": imp, "imprecision_reason": why,
+                            "certainty": LEVELS[level], "records": recs})
+    return out

@@ -41,6 +41,7 @@ class State:
 
     @property
     def directory(self) -> Path:
+        """The data folder."""
         return Path(self.review.directory)
 
     @cached_property

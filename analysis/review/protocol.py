@@ -27,6 +27,8 @@ class _Model(BaseModel):
 
 
 class Eligibility(_Model):
+    """The eligibility criteria (PICO, designs, languages, dates, publication status)."""
+
     population: str
     intervention: str
     comparators: str
@@ -39,6 +41,8 @@ class Eligibility(_Model):
 
 
 class Source(_Model):
+    """One planned information source with its reproducible query."""
+
     name: str = Field(description="matched against the source of data/records/searches.yaml")
     kind: Literal["database", "register", "website", "organisation", "citation_searching", "supplied"]
     interface: str | None = None
@@ -47,6 +51,8 @@ class Source(_Model):
 
 
 class Living(_Model):
+    """The living-mode parameters of PRISMA-LSR (status, schedules, triggers, retirement)."""
+
     status: Literal["living", "paused", "retired"]
     search_frequency: str
     other_steps: str
@@ -55,6 +61,8 @@ class Living(_Model):
 
 
 class Protocol(_Model):
+    """The protocol file."""
+
     title: str
     registration: str | None = None
     eligibility: Eligibility
@@ -67,6 +75,8 @@ class Protocol(_Model):
 
 
 class Member(_Model):
+    """One declared member of the review team."""
+
     name: str
     affiliation: str | None = None
     roles: list[str] = []
@@ -74,6 +84,8 @@ class Member(_Model):
 
 
 class Team(_Model):
+    """The team file: empty fields are shown as not yet declared."""
+
     members: list[Member] = []
     contributions: str | None = None
     funding: str | None = None
@@ -83,10 +95,12 @@ class Team(_Model):
 
 
 def load_protocol(directory: Path) -> tuple[Protocol | None, list[Problem]]:
+    """The protocol and its problems."""
     return read_model(Path(directory) / PROTOCOL_FILE, Protocol)
 
 
 def load_team(directory: Path) -> tuple[Team | None, list[Problem]]:
+    """The team and its problems."""
     return read_model(Path(directory) / TEAM_FILE, Team)
 
 

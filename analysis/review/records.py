@@ -64,6 +64,7 @@ class Search(BaseModel):
 
     @property
     def column(self) -> str:
+        """The PRISMA 2020 column of the search's method."""
         return METHODS[self.method][0]
 
 
@@ -198,6 +199,7 @@ class Records:
 
     @property
     def records(self) -> pl.DataFrame:
+        """One row per record (its first hit), with the search, method, column, version and date."""
         info = pl.DataFrame([{"search": s.id, "method": s.method, "column": s.column, "version": s.version,
                               "search_date": s.date.isoformat()} for s in self.searches],
                             schema={"search": pl.String, "method": pl.String, "column": pl.String,

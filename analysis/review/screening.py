@@ -139,6 +139,7 @@ class Screening:
 
     @property
     def table(self) -> pl.DataFrame:
+        """One row per record with its decisions (:func:`decisions_frame`)."""
         return decisions_frame(self.records, self.decisions)
 
 
