@@ -22,7 +22,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     directory = Path(args.directory) if args.directory else data.DATA_DIR
     studies, problems = data.validate(directory)
-    problems += other_problems(directory, [s.id for s in studies])
+    problems += other_problems(directory, studies)
     for name, reader in (("changelog.yaml", data.changelog), ("harmonisation.yaml", data.harmonisation),
                          (PLAN_FILE, load_plan)):
         if (directory / name).is_file():

@@ -203,3 +203,11 @@ def test_import_search_command_line(tmp_path):
     assert "2 new records to screen" in out.stdout
     bad = subprocess.run(cmd[:4] + [str(tmp_path / "missing.txt")] + cmd[5:], capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 1 and "not imported" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_validate_command_reports_record_problems_as_lines(tmp_path):
+    data = make_records(tmp_path)
+    (data / "records" / "screening.yaml").write_text("- record: [unclosed\n", encoding="utf-8")
+    out = subprocess.run([sys.executable, "-m", "analysis", "validate", str(data)], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 1 and "Traceback" not in out.stdout + out.stderr
+    assert "screening.yaml: -: line 2, column 1: YAML syntax error" in out.stdout or "YAML syntax error" in out.stdout

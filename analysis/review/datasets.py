@@ -12,13 +12,18 @@ from .schema import Problem
 from .validation import display
 
 
-def problems(directory: Path, study_ids: list[str]) -> list[Problem]:
-    """Every problem of the records, screening, appraisal, GRADE and protocol files of ``directory``."""
+def problems(directory: Path, studies: list) -> list[Problem]:
+    """Every problem of the records, screening, appraisal, GRADE and protocol files of ``directory``.
+
+    ``studies`` are the valid studies of the folder (:class:`~analysis.review.schema.Study`).
+    """
     from . import appraisal, grade, protocol, screening
 
+    study_ids = [s.id for s in studies]
+    arms = {s.id: [a.id for a in s.arms] for s in studies}
     out: list[Problem] = []
     for name, check in (("records", lambda: screening.load(directory, study_ids)[1]),
-                        ("appraisal", lambda: appraisal.load(directory, study_ids)[1]),
+                        ("appraisal", lambda: appraisal.load(directory, study_ids, arms)[1]),
                         ("grade", lambda: grade.load_rules(directory)[1]),
                         ("protocol", lambda: protocol.problems(directory))):
         try:

@@ -91,6 +91,8 @@ def load_screening(directory: Path, records: Records, study_ids: list[str] | Non
         return [], ([Problem(display(path), "-", "(file)", "missing: every record needs a screening entry")]
                     if records.searches else [])
     indexed, problems, raw = read_indexed(path, Decision, "screening decisions")
+    if problems and not raw:  # the file could not be read: the per-record lines would only repeat it
+        return [], problems
     decisions = [d for _, d in indexed]
     shown = display(path)
     known = dict(zip(records.records["record"], records.records["title"]))
