@@ -78,8 +78,12 @@ def plain(c: gr.Certainty) -> str:
     if c.level is None:
         return f"No pooled estimate: too few studies report {label} in a usable form."
     r = c.result
-    x = (f"about {round(100 * r['estimate'])} in 100 patients (between {round(100 * r['ci_low'])} and "
-         f"{round(100 * r['ci_high'])})")
+    if r["model"] == "crude_exact":
+        x = (f"{r['events']} of {r['patients']} patients in the {c.k} {'study' if c.k == 1 else 'studies'} reporting it "
+             f"(between {round(100 * r['ci_low'])} and {round(100 * r['ci_high'])} in 100)")
+    else:
+        x = (f"about {round(100 * r['estimate'])} in 100 patients (between {round(100 * r['ci_low'])} and "
+             f"{round(100 * r['ci_high'])})")
     return f"The proportion with {label} " + WORDING[c.level].format(x=x) + "."
 
 
@@ -97,8 +101,15 @@ def plain_summary(st: State) -> None:
     """The plain-language summary, generated from the same numbers and certainty ratings."""
     studies = st.review.studies
     n_abstract = sum(s.extracted_from.part != "full_text" for s in studies)
-    designs = {s.design for s in studies}
-    randomised = "none was randomised" if "randomised_trial" not in designs else "some were randomised"
+    from collections import Counter
+
+    from .fmt import DESIGN
+
+    counts = Counter(s.design for s in studies)
+    short = {"prospective_trial": "prospective", "retrospective_series": "retrospective",
+             "comparative_cohort": "non-randomised comparisons"}
+    randomised = ("none was a randomised trial (" + ", ".join(f"{n} {short.get(d, DESIGN[d].lower())}"
+                                                              for d, n in sorted(counts.items())) + ")")
     levels = [c.level for c in st.certainty if c.level is not None]
     worst = gr.LEVELS[min(levels)].lower() if levels else "not rated"
     text = (f"This review found {len(studies)} studies of donor-derived CD19 CAR-T cells given to people whose "
