@@ -1,4 +1,5 @@
-"""Command line: ``python -m analysis validate [DIR] | new-study ID | execute [DIR] | export DIR``.
+"""Command line: ``python -m analysis validate [DIR] | new-study ID | execute [DIR] | export DIR |
+import-search FILE --source S | release VERSION | cite``.
 
 The built site is checked by ``tools/check_site.py`` (``make check-site``)."""
 from __future__ import annotations
@@ -17,8 +18,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """Validate the study files (and the analysis plan, changelog and harmonisation files) of a data folder."""
     from .review.plan import PLAN_FILE, load_plan
 
+    from .review.datasets import problems as other_problems
+
     directory = Path(args.directory) if args.directory else data.DATA_DIR
     studies, problems = data.validate(directory)
+    problems += other_problems(directory, studies)
     for name, reader in (("changelog.yaml", data.changelog), ("harmonisation.yaml", data.harmonisation),
                          (PLAN_FILE, load_plan)):
         if (directory / name).is_file():
@@ -115,6 +119,60 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_search(args: argparse.Namespace) -> int:
+    """Add a search export (RIS or PubMed/MEDLINE) to data/records/: idempotent, never rewriting a decision."""
+    from datetime import date
+
+    from .review.screening import import_search
+
+    directory = Path(args.data) if args.data else data.DATA_DIR
+    if not Path(args.file).is_file():
+        print(f"{args.file}: not imported: no such file", file=sys.stderr)
+        return 1
+    queries = list(args.query or [])
+    if args.query_file:
+        queries.append(Path(args.query_file).read_text(encoding="utf-8").strip())
+    version = args.version or data.changelog(directory)[0].version
+    day = args.date or date.today().isoformat()
+    sid = args.id or re.sub(r"[^a-z0-9]+", "-", f"{args.source}-{day}".lower()).strip("-")
+    search = {"id": sid, "version": version, "date": day, "method": args.method, "source": args.source,
+              "queries": queries or ["(not given)"]}
+    if args.hits is not None:
+        search["hits"] = args.hits
+    if args.interface:
+        search["interface"] = args.interface
+    try:
+        for line in import_search(directory, Path(args.file), search):
+            print(line)
+    except (OSError, ValueError) as exc:
+        print(f"{args.file}: not imported: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    """Store the results, studies and certainty tables of a version under data/releases/VERSION/."""
+    from .review.living import state, write_release
+
+    try:
+        for path in write_release(state(args.data), args.version):
+            print(f"wrote {path}")
+    except (ValueError, data.DataError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_cite(args: argparse.Namespace) -> int:
+    """Write CITATION.cff for the current version (from the changelog, protocol and team files)."""
+    from .review.citation import cff
+
+    path = Path(args.output)
+    path.write_text(cff(Path(args.data) if args.data else data.DATA_DIR), encoding="utf-8")
+    print(f"wrote {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analysis")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -132,6 +190,29 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("directory")
     p.add_argument("--data", help="the data directory (default: the repository's data/)")
     p.set_defaults(func=cmd_export)
+    p = sub.add_parser("import-search", help="add a search export (RIS or PubMed/MEDLINE) to data/records/, "
+                       "with a pending screening entry per new record")
+    p.add_argument("file")
+    p.add_argument("--source", required=True, help="e.g. PubMed, Embase (Ovid), ClinicalTrials.gov")
+    p.add_argument("--method", default="database",
+                   choices=["database", "register", "website", "organisation", "citation_searching", "supplied"])
+    p.add_argument("--query", action="append", help="the exact query as run (repeatable)")
+    p.add_argument("--query-file", help="a file holding the exact query")
+    p.add_argument("--date", help="day the search was run (default: today)")
+    p.add_argument("--version", help="review version the search is for (default: the newest in the changelog)")
+    p.add_argument("--hits", type=int, help="hits the source reported (default: the records in the file)")
+    p.add_argument("--interface", help="e.g. Ovid, PubMed web")
+    p.add_argument("--id", help="search id (default: source and date)")
+    p.add_argument("--data", help="the data directory (default: the repository's data/)")
+    p.set_defaults(func=cmd_import_search)
+    p = sub.add_parser("release", help="store data/releases/VERSION/ (results as exported, studies, certainty)")
+    p.add_argument("version")
+    p.add_argument("--data", help="the data directory (default: the repository's data/)")
+    p.set_defaults(func=cmd_release)
+    p = sub.add_parser("cite", help="write CITATION.cff for the current version")
+    p.add_argument("--output", default=str(ROOT / "CITATION.cff"))
+    p.add_argument("--data", help="the data directory (default: the repository's data/)")
+    p.set_defaults(func=cmd_cite)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import yaml
 
 from analysis.review import loading as data
+from analysis.review.appraisal import JBI_ITEMS
 
 ROOT = Path(__file__).resolve().parents[1]
 #: a frozen copy of today's data/ (tests/fixtures/review/README.md): tests that assert figures run on it
@@ -62,3 +63,23 @@ def copy_review(tmp_path: Path) -> Path:
     """A writable copy of the fixture review under ``tmp_path/data``."""
     shutil.copytree(FIXTURE, tmp_path / "data")
     return tmp_path / "data"
+
+
+def _jbi(answers: str) -> dict:
+    """Ten answers as a JBI block ("YYUUYYYYU-" -> q1..q10, "-" for NA), quotes where the rules need them."""
+    items = {}
+    for q, a in zip(JBI_ITEMS, answers):
+        a = {"-": "NA"}.get(a, a)
+        items[q] = {"answer": a, "justification": f"Justification of {q} for the test."}
+        if a in ("Y", "N"):
+            items[q]["quote"] = "a quote of the report"
+    return items
+
+
+def write_appraisals(data, answers: dict[str, str]) -> None:
+    """Write ``data/appraisal/<study>.yaml`` with the JBI answers given per study (see :func:`_jbi`)."""
+    folder = data / "appraisal"
+    folder.mkdir(exist_ok=True)
+    for sid, a in answers.items():
+        doc = {"study": sid, "date": "2026-01-01", "assessed_on": "abstract", "jbi": _jbi(a)}
+        (folder / f"{sid}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))

@@ -298,3 +298,17 @@ def test_new_study_scaffolds_the_data_file_then_the_chapter(tmp_path, monkeypatc
     assert main(["new-study", "demo2024"]) == 0  # 3. the chapter, from the template
     nb = (tmp_path / "chapters" / "demo2024.ipynb").read_text(encoding="utf-8")
     assert "# Demo 2024" in nb and 'review.study(\\"demo2024\\")' in nb
+
+
+def test_interval_of_a_median_time_is_in_its_time_unit(tmp_path):
+    # Zhuo 2024: "median OS 287 (95% CI 132-441) days" -- a CI above 100 is no error for a median time
+    median = {"outcome": "os", "estimator": "km_median", "events": None, "percent": None, "median": 287,
+              "time_unit": "days", "ci": {"low": "132", "high": "441"}, "denominator": 43}
+    assert problems_for(tmp_path, with_outcome(**median)) == []
+    msgs = problems_for(tmp_path, with_outcome(**{**median, "median": 500}))
+    assert any("outcomes[0].ci: (132, 441) does not contain the median 500" in m for m in msgs), msgs
+    msgs = problems_for(tmp_path, with_outcome(**{**median, "ci": {"low": "441", "high": "132"}}))
+    assert any("outcomes[0].ci: lower limit 441 is above upper limit 132" in m for m in msgs), msgs
+    # a percentage's interval is still bounded by 100
+    msgs = problems_for(tmp_path, with_outcome(ci={"low": "66", "high": "192"}))
+    assert any("outcomes[0].ci.high: 192 is above 100" in m for m in msgs), msgs

@@ -19,15 +19,15 @@ import pytest
 
 from analysis.review import loading as data
 from analysis.review import synthesis
-from analysis.review.plan import load_plan
 from factory import ROOT
 
 FIXTURE = ROOT / "tests" / "fixtures" / "new_study"
 SID = "walk2024"
 #: a second study whose every text field holds HTML, Markdown and MyST injection
 HOSTILE = "inject2024"
-#: plan outcomes the fixture study reports as crude proportions (every one is pooled in the book)
-REPORTED = ("cr", "crs_any", "crs_grade3plus", "agvhd_any", "nrm")
+#: outcomes of the analysis plan the fixture study reports as crude proportions (every one is pooled in the book)
+REPORTED = ("cr", "crs_any", "crs_grade3plus", "agvhd_any")
+VERSION = "0.3.0"
 BIN = Path(sys.executable).parent
 
 
@@ -56,8 +56,8 @@ def step(repo: Path, *cmd: str, timeout: int = 1200) -> str:
 
 
 def pooled_k(directory: Path) -> dict[str, int]:
-    review, plan = data.load(directory), load_plan(directory)
-    return {o: synthesis.analyse(review, o, plan).primary.k for o in REPORTED}
+    review = data.load(directory)
+    return {o: synthesis.analyse(review, o, sets=()).primary.k for o in REPORTED}
 
 
 @pytest.mark.slow
@@ -66,7 +66,6 @@ def test_adding_a_study_by_the_readme_steps_reaches_a_green_build(tmp_path):
     repo = copy_repository(tmp_path)
     python = sys.executable
     before = pooled_k(repo / "data")
-    before_ids = data.load(repo / "data").ids
 
     # 1-2. write the data files (here: from the fixtures) and their source texts; scaffold the chapters
     (repo / "data" / "sources").mkdir(exist_ok=True)
@@ -74,20 +73,36 @@ def test_adding_a_study_by_the_readme_steps_reaches_a_green_build(tmp_path):
         shutil.copy(FIXTURE / f"{sid}.yaml", repo / "data" / "studies" / f"{sid}.yaml")
         shutil.copy(FIXTURE / f"{sid}.txt", repo / "data" / "sources" / f"{sid}.txt")
         assert f"book/studies/{sid}.ipynb" in step(repo, python, "-m", "analysis", "new-study", sid)
-    # 3. validate
-    assert step(repo, python, "-m", "analysis", "validate", "data").startswith(f"ok: {len(before_ids) + 2} studies")
-    # 4. a changelog line, before executing (the "What's new" page shows it)
+    # 3. a changelog line first (the search, the release and the "What's new" page name the version)
     log = repo / "data" / "changelog.yaml"
     head, rest = log.read_text(encoding="utf-8").split("\n", 1)
-    log.write_text(f'{head}\n- version: "0.2.0"\n  date: "2026-12-01"\n  changes:\n'
+    log.write_text(f'{head}\n- version: "{VERSION}"\n  date: "2026-12-01"\n  changes:\n'
                    f'    - "Added Walk 2024 (fixture series)."\n{rest}', encoding="utf-8")
-    # 5. execute every notebook, storing outputs
+    # 4. the records they were found as: import each search export, then record the screening decisions
+    screening = repo / "data" / "records" / "screening.yaml"
+    for sid in (SID, HOSTILE):
+        out = step(repo, python, "-m", "analysis", "import-search", str(FIXTURE / f"{sid}.ris"), "--source",
+                   "Fixture search", "--method", "website", "--date", "2026-12-01", "--version", VERSION,
+                   "--query", "donor CD19 CAR-T")
+        assert "1 new records to screen" in out
+        text = screening.read_text(encoding="utf-8")
+        assert text.endswith("  title_abstract: pending\n")
+        screening.write_text(text.removesuffix("  title_abstract: pending\n") + "  title_abstract: include\n"
+                             f"  full_text: include\n  assessed_on: abstract\n  study: {sid}\n", encoding="utf-8")
+        # 5. its risk of bias
+        shutil.copy(FIXTURE / f"{sid}_appraisal.yaml", repo / "data" / "appraisal" / f"{sid}.yaml")
+    # 6. validate
+    assert step(repo, python, "-m", "analysis", "validate", "data").startswith("ok: 14 studies")
+    # 7. store the release's results and the citation of the new version
+    step(repo, python, "-m", "analysis", "release", VERSION)
+    step(repo, python, "-m", "analysis", "cite")
+    # 8. execute every notebook, storing outputs
     step(repo, python, "-m", "analysis", "execute", "book")
-    # 6. the notebooks' stored outputs are what they compute (nbval), and the data tests hold
+    # 9. the notebooks' stored outputs are what they compute (nbval), and the data tests hold
     step(repo, python, "-m", "pytest", "book", "--nbval", "--nbval-sanitize-with", "tests/nbval_sanitize.cfg",
          "-p", "no:cacheprovider", "-q")
-    step(repo, python, "-m", "pytest", "tests/test_data.py", "-p", "no:cacheprovider", "-q")
-    # 7. the book, warnings as errors, and nothing loaded from the network
+    step(repo, python, "-m", "pytest", "tests/test_data.py", "tests/test_living.py", "-p", "no:cacheprovider", "-q")
+    # 10. the book, warnings as errors, and nothing loaded from the network
     step(repo, str(BIN / "jupyter-book"), "build", "--all", "-W", "-n", "--keep-going", ".")
     step(repo, python, "tools/check_site.py", "_build/html")
 
@@ -99,6 +114,7 @@ def test_adding_a_study_by_the_readme_steps_reaches_a_green_build(tmp_path):
     references = (html / "references.html").read_text(encoding="utf-8")
     assert "a six-patient single-centre series" in references and "Journal of Fixtures &amp; Tests" in references
     assert "Walk 2024 (fixture series)" in (html / "whats_new.html").read_text(encoding="utf-8")
+    assert "total studies included: 14" in (html / "selection.html").read_text(encoding="utf-8")
     chapter = (html / "studies" / f"{SID}.html").read_text(encoding="utf-8")
     assert "Quotes checked against the source" in chapter
     check_hostile_pages(repo / "_build" / "html")
@@ -110,14 +126,16 @@ def check_hostile_pages(site: Path) -> None:
     sys.path.insert(0, str(ROOT / "tests" / "browser"))
     import site_browser as sb
 
-    pages = [f"book/studies/{HOSTILE}.html", "book/synthesis/characteristics.html", "book/synthesis/response.html"]
+    pages = [f"book/studies/{HOSTILE}.html", "book/synthesis/characteristics.html", "book/synthesis/response.html",
+             "book/risk_of_bias.html", "book/selection.html"]
     for rep in sb.crawl(site, pages=pages, jobs=2):
         where = f"{rep.page} ({rep.viewport})"
         assert rep.load_error is None, where
         assert rep.dialogs == [], f"{where}: a dialog opened: {rep.dialogs}"
         assert rep.handlers == [], f"{where}: inline handlers in the DOM: {rep.handlers}"
         assert not rep.page_errors and not rep.console_errors, (where, rep.page_errors, rep.console_errors)
-        assert "Inject <script>alert(1)</script> 2024" in rep.text, f"{where}: the title is not shown literally"
+        if rep.page != "book/selection.html":
+            assert "Inject <script>alert(1)</script> 2024" in rep.text, f"{where}: the title is not shown literally"
     study = next(r for r in sb.crawl(site, pages=pages[:1], jobs=1) if r.viewport == "desktop")
     for literal in ("Arm <img src=x onerror=alert(9)>", "three <script>alert(13)</script> reached CR"):
         assert literal in study.text, f"not shown literally: {literal}"

@@ -50,7 +50,8 @@ def md_cited(text: object) -> str:
     result, pos = "", 0
     for m in CITATION.finditer(flat):
         before = flat[pos:m.start()]
-        result += md(before) + (" " if before.endswith(" ") else "") + m.group(0)
+        lead = " " if before.startswith(" ") and result else ""  # the space after a previous role
+        result += lead + md(before) + (" " if before.endswith(" ") and before.strip() else "") + m.group(0)
         pos = m.end()
     rest = flat[pos:]
     return result + (" " if rest.startswith(" ") and result else "") + md(rest)

@@ -56,7 +56,7 @@ def reported_text(r: dict) -> str:
     if r["median"] is None:
         return r["flag_notes"] or "not reported"
     rng = f" (range {num(r['range_low'])}–{num(r['range_high'])})" if r["range_low"] is not None else ""
-    return f"median {num(r['median'])}{rng} {r['time_unit']}"
+    return f"median {num(r['median'])}{rng} {r['time_unit']}" + (f" ({ci[2:]})" if ci else "")
 
 
 def period_text(start: str | None, end: str | None) -> str | None:

@@ -135,6 +135,10 @@ def _grade_problems(study: Study, i: int, o: Outcome) -> list[tuple[str, str]]:
     return []
 
 
+#: estimators whose printed interval is of a median time (in the record's time unit), not a percentage
+MEDIAN_ESTIMATORS = ("km_median", "descriptive_median")
+
+
 def _percent_problems(p: str, o: Outcome) -> list[tuple[str, str]]:
     """A printed percentage against its count and denominator (GRIM-style, O(1))."""
     out: list[tuple[str, str]] = []
@@ -157,7 +161,12 @@ def _percent_problems(p: str, o: Outcome) -> list[tuple[str, str]]:
             out.append((f"{p}.flags", "flagged percent_not_reproducible, but the percentage is reproducible"))
     if o.ci is not None:
         lo_ci, hi_ci = Decimal(o.ci.low), Decimal(o.ci.high)
-        if hi_ci > 100:
+        if o.estimator in MEDIAN_ESTIMATORS:  # the interval of a median time, in its time unit
+            if lo_ci > hi_ci:
+                out.append((f"{p}.ci", f"lower limit {_pr(o.ci.low)} is above upper limit {_pr(o.ci.high)}"))
+            elif o.median is not None and not lo_ci <= Decimal(repr(o.median)) <= hi_ci:
+                out.append((f"{p}.ci", f"({_pr(o.ci.low)}, {_pr(o.ci.high)}) does not contain the median {o.median:g}"))
+        elif hi_ci > 100:
             out.append((f"{p}.ci.high", f"{_pr(o.ci.high)} is above 100"))
         elif lo_ci > hi_ci:
             out.append((f"{p}.ci", f"lower limit {_pr(o.ci.low)} is above upper limit {_pr(o.ci.high)}"))

@@ -31,6 +31,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AllowInfNan, BaseModel, BeforeValidator, ConfigDict, Field, Strict, StrictBool, StrictInt
 
+from .versions import Release  # noqa: F401 - the changelog model, part of the schema's API
+
 # --------------------------------------------------------------------------- vocabularies
 
 #: outcome name -> (label, category, allowed estimators)
@@ -448,16 +450,7 @@ class Study(_Model):
 Population.model_rebuild()
 
 
-class Release(_Model):
-    """One version of the review in ``data/changelog.yaml``."""
-
-    version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
-    date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
-    changes: list[str] = Field(min_length=1)
-
 # --------------------------------------------------------------------------- problems
-
-
 @dataclass(frozen=True)
 class Problem:
     """One validation problem, printed as ``file: study: field: message``."""

@@ -3,7 +3,8 @@
 The footer names the review's current version and its date (newest entry of
 data/changelog.yaml) and the commit the site was built from: ``$GITHUB_SHA`` when set (CI),
 else ``git rev-parse --short HEAD`` in the source folder (with "+ local changes" when tracked
-files differ from that commit), else "unknown".  Every piece is HTML-escaped.
+files differ from that commit), else "unknown".  Every piece is HTML-escaped.  Each page's footer also links to the how-to-cite page
+(``book/cite``), by a path relative to that page.
 """
 from __future__ import annotations
 
@@ -36,10 +37,15 @@ def build_commit(srcdir: Path, environ: os._Environ[str] | dict[str, str] = os.e
     return f"{commit} + local changes" if dirty is not None and dirty.returncode == 1 else commit
 
 
-def footer_html(version: str, date: str, commit: str) -> str:
+#: the how-to-cite page every footer links to (a document name of the book)
+CITE_DOC = "book/cite"
+
+
+def footer_html(version: str, date: str, commit: str, cite_href: str | None = None) -> str:
+    cite = f' <a class="lsr-cite" href="{escape(cite_href)}">Cite this version</a>.' if cite_href else ""
     return (f'<p class="lsr-version">Living review version {escape(version)} ({escape(date)}), '
             f'built from commit <code>{escape(commit)}</code>; '
-            "see <em>What's new</em> for the changes.</p>")
+            f"see <em>What's new</em> for the changes.{cite}</p>")
 
 
 def _footer(app, config) -> None:
@@ -47,10 +53,20 @@ def _footer(app, config) -> None:
 
     latest = changelog()[0]
     options = dict(config.html_theme_options or {})
-    options["extra_footer"] = footer_html(str(latest.version), str(latest.date), build_commit(Path(app.srcdir)))
+    parts = (str(latest.version), str(latest.date), build_commit(Path(app.srcdir)))
+    options["extra_footer"] = footer_html(*parts)
     config.html_theme_options = options
+    app._lsr_footer = parts  # read by _page_footer for the per-page cite link
+
+
+def _page_footer(app, pagename, templatename, context, doctree) -> None:
+    """Each page's footer links to the how-to-cite page by a path relative to that page."""
+    parts = getattr(app, "_lsr_footer", None)
+    if parts and CITE_DOC in app.env.found_docs:
+        context["theme_extra_footer"] = footer_html(*parts, cite_href=context["pathto"](CITE_DOC))
 
 
 def setup(app):
     app.connect("config-inited", _footer)
+    app.connect("html-page-context", _page_footer)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -9,6 +9,7 @@ The last tests run the same machinery on small broken sites to show that each ch
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -120,6 +121,32 @@ def test_search_page_finds_a_known_term(live_page) -> None:
     hits = _results(live_page(f"search.html?q={KNOWN_TERM}"))
     assert hits, f"no result for {KNOWN_TERM!r}"
     assert any("book/" in h for h in hits), hits
+
+
+#: what a reader of a systematic review looks for (issue 16), and the page that must be among the hits
+APPARATUS_TERMS = {"PRISMA": "selection", "risk of bias": "risk_of_bias", "ROBINS-I": "risk_of_bias",
+                   "summary of findings": "certainty", "certainty": "certainty", "search strategy": "methods",
+                   "excluded": "selection", "how to cite": "cite", "data download": "downloads"}
+
+
+@pytest.mark.parametrize("term, page", APPARATUS_TERMS.items())
+def test_search_finds_the_review_apparatus(live_page, term: str, page: str) -> None:
+    hits = _results(live_page(f"search.html?q={term.replace(' ', '+')}"))
+    assert any(h.split("?")[0].split("#")[0].endswith(f"book/{page}.html") for h in hits), (term, hits)
+
+
+def test_flow_diagram_and_traffic_lights_draw_offline(reports: list[sb.PageReport]) -> None:
+    for page in ("book/selection.html", "book/risk_of_bias.html"):
+        charts = [c for r in reports if r.page == page and r.viewport == "desktop" for c in r.charts]
+        assert charts and all(c["svg"] and c["marks"] > 0 for c in charts), (page, charts)
+
+
+def test_download_links_resolve(site_root: Path) -> None:
+    page = (site_root / "book" / "downloads.html").read_text(encoding="utf-8")
+    links = re.findall(r'href="(\.\./downloads/[^"]+)"', page)
+    assert len(links) >= 16, links
+    for link in links:
+        assert (site_root / "book" / link).resolve().is_file(), link
 
 
 def test_search_page_finds_nothing_for_nonsense(live_page) -> None:

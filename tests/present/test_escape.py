@@ -101,3 +101,13 @@ def test_md_cited_without_roles_is_md(text):
     from analysis.present.escape import md_cited
 
     assert md_cited(text) == md(text)
+
+
+def test_md_cited_keeps_the_space_after_every_role():
+    from analysis.present.escape import md_cited
+
+    text = "JBI {cite:p}`munn2020` for series; ROBINS-I {cite:p}`sterne2016` for comparisons."
+    out = md_cited(text)
+    assert "{cite:p}`munn2020` for series" in out
+    assert "{cite:p}`sterne2016` for comparisons" in out
+    assert md_cited("{cite:p}`a2020`, then text") == "{cite:p}`a2020`\\, then text"

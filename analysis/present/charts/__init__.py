@@ -17,10 +17,12 @@ from .render import BUNDLE_FILE, BUNDLE_STATIC_PATH, EMBED_ENV, RENDERER_NAME, T
 from .theme import PALETTE, theme
 
 _LAZY = {"forest": ".forestplot", "km": ".kmplot", "outcome_bars": ".bars", "set_forest": ".setforest",
-         "envelope": ".envelopeplot"}
+         "envelope": ".envelopeplot", "flow_diagram": ".flowchart", "traffic_light": ".robplot",
+         "summary_bars": ".robplot"}
 
 __all__ = ["BUNDLE_FILE", "BUNDLE_STATIC_PATH", "EMBED_ENV", "PALETTE", "RENDERER_NAME", "THEME_NAME",
-           "display", "envelope", "forest", "km", "mimebundle", "outcome_bars", "set_forest", "setup", "theme"]
+           "display", "envelope", "flow_diagram", "forest", "km", "mimebundle", "outcome_bars", "set_forest", "setup",
+           "summary_bars", "theme", "traffic_light"]
 
 
 def __getattr__(name: str) -> Any:
