@@ -68,10 +68,23 @@ class Review:
     studies: list[Study] = field(default_factory=list)
 
     def study(self, study_id: str) -> Study:
+        try:
+            return self._by_id[study_id]
+        except KeyError:
+            raise KeyError(f"no study {study_id!r} in {self.directory} (known: {', '.join(self.ids)})") from None
+
+    @cached_property
+    def _by_id(self) -> dict[str, Study]:
+        index: dict[str, Study] = {}
         for s in self.studies:
-            if s.id == study_id:
-                return s
-        raise KeyError(f"no study {study_id!r} in {self.directory} (known: {', '.join(self.ids)})")
+            index.setdefault(s.id, s)  # the first, as a search in order would find
+        return index
+
+    @cached_property
+    def memo(self) -> dict:
+        """Results derived from this review alone, kept for the review's lifetime by the functions
+        that compute them (e.g. :func:`analysis.review.survival.reconstructions`), keyed by them."""
+        return {}
 
     @property
     def ids(self) -> list[str]:

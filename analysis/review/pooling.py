@@ -133,7 +133,7 @@ def pool_counts(rows: pl.DataFrame, outcome: str, analysis: str, model: str, min
         return Pooled(model="crude_exact", detail=why, fit=fit, **_protocol(fit, ("estimate", "ci_low", "ci_high")), **base)
     if model == "glmm":
         fit = meta.pool_proportions(events, n, transform="glmm", level=level, labels=labels)
-        t_based = meta.pool_proportions(events, n, transform="glmm", test="t", level=level, labels=labels)
+        t_based = fit.with_test("t")  # the same fit, t-based interval (no second fit)
         values = {**_protocol(fit), "hk_low": _num(t_based.ci_low), "hk_high": _num(t_based.ci_high)}
         detail = fit.model.method.split("(", 1)[-1].rstrip(")").replace("GLMM, ", "")  # e.g. "nAGQ=9, adaptive"
         weights = None
