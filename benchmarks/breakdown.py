@@ -1,12 +1,13 @@
 """Per-notebook time breakdown of executing the book: kernel start, imports, data load, compute, render.
 
-``python benchmarks/breakdown.py fresh [--repeat N] [--json FILE]`` executes every notebook of
-``book/`` the way the build did before the warm executor (one fresh kernel per notebook, one
-after the other) with the timers of :mod:`probe` installed, and prints one row per notebook
-(medians over the repeats).  The notebooks are executed on copies; ``book/`` is not touched.
+``python benchmarks/breakdown.py fresh|warm [--repeat N] [--json FILE]`` executes every notebook
+of ``book/`` with the timers of :mod:`probe` installed and prints one row per notebook (medians
+over the repeats):
 
-The warm executor's breakdown comes from ``python -m analysis execute --profile`` (the same
-probe, run in its warm kernels); ``benchmarks/bench_build.py`` runs both.
+* ``fresh``: the way the build executed before the warm executor (one fresh kernel per
+  notebook, one after the other); the notebooks are not written;
+* ``warm``: :func:`analysis.build.execute_book` (warm kernels, one per core), on a copy of
+  ``book/``; "kernel start" is then the kernel's start divided among the notebooks it ran.
 """
 from __future__ import annotations
 
@@ -78,6 +79,33 @@ def fresh_one(path: Path) -> dict:
             "compute": totals["other"], "render": totals["render"], "total": end - t0}
 
 
+def warm(book: Path, jobs: int | None = None) -> dict[str, dict]:
+    """Execute a copy of ``book`` with the warm executor and the probe; the phases per notebook."""
+    import shutil
+    import tempfile
+
+    from analysis import build
+    from analysis.review.loading import load
+
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "book"
+        shutil.copytree(book, copy)
+        t0 = time.perf_counter()
+        result = build.execute_book(load(), copy, force=True, jobs=jobs, cache_file=Path(tmp) / "cache.json",
+                                    before=probe.SETUP, after=probe.REPORT, log=lambda line: None)
+        wall = time.perf_counter() - t0
+    if result.failed:
+        raise RuntimeError(f"{result.failed[0].path}: {result.failed[0].error}")
+    rows = {}
+    for o in result.executed:
+        totals = json.loads(o.report.strip().splitlines()[-1])
+        rows[str(o.path.relative_to(copy))] = {"kernel start": 0.0, "imports": totals["imports"],
+                                               "data load": totals["data load"], "compute": totals["other"],
+                                               "render": totals["render"], "total": o.seconds}
+    print(f"warm executor: {len(rows)} notebooks, wall {wall:.2f} s")
+    return rows
+
+
 def table(rows: dict[str, list[dict]]) -> str:
     """Markdown table of the median of each phase per notebook, and the sum."""
     cols = PHASES + ("total",)
@@ -94,13 +122,18 @@ def table(rows: dict[str, list[dict]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("mode", choices=["fresh"])
+    ap.add_argument("mode", choices=["fresh", "warm"])
+    ap.add_argument("--jobs", type=int)
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--book", default=str(ROOT / "book"))
     ap.add_argument("--json")
     args = ap.parse_args(argv)
     rows: dict[str, list[dict]] = {}
     for _ in range(args.repeat):
+        if args.mode == "warm":
+            for name, row in warm(Path(args.book), args.jobs).items():
+                rows.setdefault(name, []).append(row)
+            continue
         for path in notebooks(Path(args.book)):
             rows.setdefault(str(path.relative_to(args.book)), []).append(fresh_one(path))
     print(f"load average {os.getloadavg()}, {os.cpu_count()} CPUs")
