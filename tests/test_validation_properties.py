@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from analysis.stats.proportions import counts_from_percent
 from analysis.review import validation
-from analysis.review.checks import count_interval
+from analysis.stats.proportions import count_interval
 from analysis.review.schema import Problem
 from factory import ROOT, copy
 

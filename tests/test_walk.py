@@ -19,12 +19,15 @@ import pytest
 
 from analysis.review import loading as data
 from analysis.review import synthesis
+from analysis.review.plan import load_plan
 from factory import ROOT
 
 FIXTURE = ROOT / "tests" / "fixtures" / "new_study"
 SID = "walk2024"
-#: outcomes the fixture study reports as crude proportions (every one is pooled in the book)
-REPORTED = ("cr", "crs_any", "crs_grade3plus", "agvhd_any", "death_treatment_related")
+#: a second study whose every text field holds HTML, Markdown and MyST injection
+HOSTILE = "inject2024"
+#: plan outcomes the fixture study reports as crude proportions (every one is pooled in the book)
+REPORTED = ("cr", "crs_any", "crs_grade3plus", "agvhd_any", "nrm")
 BIN = Path(sys.executable).parent
 
 
@@ -53,8 +56,8 @@ def step(repo: Path, *cmd: str, timeout: int = 1200) -> str:
 
 
 def pooled_k(directory: Path) -> dict[str, int]:
-    review = data.load(directory)
-    return {o: synthesis.pool_proportion(review, o).result.k for o in REPORTED}
+    review, plan = data.load(directory), load_plan(directory)
+    return {o: synthesis.analyse(review, o, plan).primary.k for o in REPORTED}
 
 
 @pytest.mark.slow
@@ -63,14 +66,16 @@ def test_adding_a_study_by_the_readme_steps_reaches_a_green_build(tmp_path):
     repo = copy_repository(tmp_path)
     python = sys.executable
     before = pooled_k(repo / "data")
+    before_ids = data.load(repo / "data").ids
 
-    # 1-2. write the data file (here: from the fixture) and its source text; scaffold the chapter
-    shutil.copy(FIXTURE / f"{SID}.yaml", repo / "data" / "studies" / f"{SID}.yaml")
+    # 1-2. write the data files (here: from the fixtures) and their source texts; scaffold the chapters
     (repo / "data" / "sources").mkdir(exist_ok=True)
-    shutil.copy(FIXTURE / f"{SID}.txt", repo / "data" / "sources" / f"{SID}.txt")
-    assert f"book/studies/{SID}.ipynb" in step(repo, python, "-m", "analysis", "new-study", SID)
+    for sid in (SID, HOSTILE):
+        shutil.copy(FIXTURE / f"{sid}.yaml", repo / "data" / "studies" / f"{sid}.yaml")
+        shutil.copy(FIXTURE / f"{sid}.txt", repo / "data" / "sources" / f"{sid}.txt")
+        assert f"book/studies/{sid}.ipynb" in step(repo, python, "-m", "analysis", "new-study", sid)
     # 3. validate
-    assert step(repo, python, "-m", "analysis", "validate", "data").startswith("ok: 6 studies")
+    assert step(repo, python, "-m", "analysis", "validate", "data").startswith(f"ok: {len(before_ids) + 2} studies")
     # 4. a changelog line, before executing (the "What's new" page shows it)
     log = repo / "data" / "changelog.yaml"
     head, rest = log.read_text(encoding="utf-8").split("\n", 1)
@@ -84,10 +89,11 @@ def test_adding_a_study_by_the_readme_steps_reaches_a_green_build(tmp_path):
     step(repo, python, "-m", "pytest", "tests/test_data.py", "-p", "no:cacheprovider", "-q")
     # 7. the book, warnings as errors, and nothing loaded from the network
     step(repo, str(BIN / "jupyter-book"), "build", "--all", "-W", "-n", "--keep-going", ".")
-    step(repo, python, "-m", "analysis", "check-site", "_build/html")
+    step(repo, python, "tools/check_site.py", "_build/html")
 
     after = pooled_k(repo / "data")
-    assert after == {o: k + 1 for o, k in before.items()}, (before, after)
+    # both new studies report CR; the hostile one reports nothing else
+    assert after == {o: k + (2 if o == "cr" else 1) for o, k in before.items()}, (before, after)
     html = repo / "_build" / "html" / "book"
     assert "Walk 2024 (fixture series)" in (html / "synthesis" / "characteristics.html").read_text(encoding="utf-8")
     references = (html / "references.html").read_text(encoding="utf-8")
@@ -95,4 +101,23 @@ def test_adding_a_study_by_the_readme_steps_reaches_a_green_build(tmp_path):
     assert "Walk 2024 (fixture series)" in (html / "whats_new.html").read_text(encoding="utf-8")
     chapter = (html / "studies" / f"{SID}.html").read_text(encoding="utf-8")
     assert "Quotes checked against the source" in chapter
+    check_hostile_pages(repo / "_build" / "html")
     print(f"add-a-study walk: {time.perf_counter() - start:.0f} s")
+
+
+def check_hostile_pages(site: Path) -> None:
+    """The hostile study's text is shown literally and nothing in it runs (headless Chromium)."""
+    sys.path.insert(0, str(ROOT / "tests" / "browser"))
+    import site_browser as sb
+
+    pages = [f"book/studies/{HOSTILE}.html", "book/synthesis/characteristics.html", "book/synthesis/response.html"]
+    for rep in sb.crawl(site, pages=pages, jobs=2):
+        where = f"{rep.page} ({rep.viewport})"
+        assert rep.load_error is None, where
+        assert rep.dialogs == [], f"{where}: a dialog opened: {rep.dialogs}"
+        assert rep.handlers == [], f"{where}: inline handlers in the DOM: {rep.handlers}"
+        assert not rep.page_errors and not rep.console_errors, (where, rep.page_errors, rep.console_errors)
+        assert "Inject <script>alert(1)</script> 2024" in rep.text, f"{where}: the title is not shown literally"
+    study = next(r for r in sb.crawl(site, pages=pages[:1], jobs=1) if r.viewport == "desktop")
+    for literal in ("Arm <img src=x onerror=alert(9)>", "three <script>alert(13)</script> reached CR"):
+        assert literal in study.text, f"not shown literally: {literal}"

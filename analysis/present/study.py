@@ -94,7 +94,9 @@ def check_text(r: dict) -> str:
     """The check column of the audit for one row of :func:`analysis.review.audit.audit`."""
     checks = []
     pc, ev, den = r["percent"], r["events"], r["denominator"]
-    counts = ", ".join(map(str, r["percent_counts"] or [])) or "none"
+    lo, hi = r["counts_low"], r["counts_high"]
+    counts = "none" if lo is None or lo > hi else (str(lo) if lo == hi else f"{lo}–{hi}" if hi - lo > 2
+                                                   else ", ".join(map(str, range(lo, hi + 1))))
     if r["percent_check"] == "counts_only":
         checks.append(f"counts giving {pc}%: {counts}")
     elif r["percent_check"] == "reproduced":

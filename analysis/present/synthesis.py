@@ -127,11 +127,28 @@ def _printed(x: str | None) -> float | None:
     return None if x is None else float(x) / 100
 
 
+def _views(an: OutcomeSynthesis) -> list[tuple[str, pl.DataFrame, Pooled]]:
+    """Every selection a reader can switch to: the analysis sets, then each subgroup of the primary analysis."""
+    out = [(set_id, rows, an.pooled[set_id]) for set_id, rows in an.rows.items()]
+    for sg in an.subgroups:
+        for value, p in sg.pooled.items():
+            out.append((p.analysis, sg.rows.filter(pl.col(sg.variable) == value), p))
+    return out
+
+
+def forest_sets(an: OutcomeSynthesis, plan: Plan) -> list[tuple[str, str]]:
+    """(id, label) of every selection of :func:`forest_frame`, in the order of the drop-down."""
+    labels = {s.id: s.label for s in plan.analysis_sets}
+    out = [(set_id, labels[set_id]) for set_id in an.rows]
+    for sg in an.subgroups:
+        out += [(p.analysis, f"Subgroup, {sg.label.lower()}: {value}") for value, p in sg.pooled.items()]
+    return out
+
+
 def forest_frame(an: OutcomeSynthesis) -> pl.DataFrame:
-    """The rows of :func:`analysis.present.charts.set_forest` for every analysis set of an outcome."""
+    """The rows of :func:`analysis.present.charts.set_forest` for every analysis set and subgroup of an outcome."""
     out = []
-    for set_id, rows in an.rows.items():
-        p = an.pooled[set_id]
+    for set_id, rows, p in _views(an):
         w = synthesis.weights(p)
         inc = rows.filter(pl.col("included"))
         est, lo, hi = ("S", "ci_low", "ci_high") if an.kind == "landmark" else ("estimate", "ci_low", "ci_high")
@@ -222,8 +239,7 @@ def outcome_section(review: Review, outcome: str, plan: Plan | None = None) -> N
     display_markdown("**Primary analysis.** " + headline(an.primary))
     display_markdown(heterogeneity(an.primary))
     if any(r.height for r in an.rows.values()):
-        sets = [(s.id, s.label) for s in plan.analysis_sets if s.id in an.rows]
-        charts.display(charts.set_forest(forest_frame(an), sets, percent=True, title=o.label,
+        charts.display(charts.set_forest(forest_frame(an), forest_sets(an, plan), percent=True, title=o.label,
                                          subtitle=forest_subtitle(an, plan)))
     display_markdown("**Studies in the primary analysis, and those left out**")
     show(studies_table(review, an))

@@ -31,14 +31,14 @@ CI_CHECKS = {
 }
 
 _SCHEMA = {
-    "percent_check": pl.String, "percent_counts": pl.List(pl.Int64), "ci_check": pl.String,
+    "percent_check": pl.String, "counts_low": pl.Int64, "counts_high": pl.Int64, "ci_check": pl.String,
     "ci_methods": pl.List(pl.String), "estimate": pl.Float64, "ci_lower": pl.Float64, "ci_upper": pl.Float64,
 }
 
 
 def _check(r: dict) -> dict:
     """The checks of one record of ``Review.outcomes`` (see :func:`audit`)."""
-    out = {"percent_check": None, "percent_counts": None, "ci_check": None, "ci_methods": None,
+    out = {"percent_check": None, "counts_low": None, "counts_high": None, "ci_check": None, "ci_methods": None,
            "estimate": None, "ci_lower": None, "ci_upper": None}
     ev, den, pct = r["events"], r["denominator"], r["percent"]
     if r["estimator"] != "proportion" or not den:
@@ -47,13 +47,13 @@ def _check(r: dict) -> dict:
         lo, hi = proportions.ci(ev, den, RECOMPUTED_CI)
         out.update(estimate=ev / den, ci_lower=float(lo), ci_upper=float(hi))
     if pct is not None:
-        ks = proportions.counts_from_percent(pct, den, decimals(pct))
-        out["percent_counts"] = [int(k) for k in ks]
-        out["percent_check"] = "counts_only" if ev is None else ("reproduced" if ev in ks else "not_reproduced")
+        lo, hi = proportions.count_interval(pct, den, decimals(pct))
+        out.update(counts_low=lo, counts_high=hi)
+        out["percent_check"] = "counts_only" if ev is None else ("reproduced" if lo <= ev <= hi else "not_reproduced")
     if r["ci_low"] is not None and ev is not None:
         methods = proportions.identify_ci_method(
             ev, den, float(Decimal(r["ci_low"])), float(Decimal(r["ci_high"])),
-            max(decimals(r["ci_low"]), decimals(r["ci_high"])), percent=pct)
+            max(decimals(r["ci_low"]), decimals(r["ci_high"])), level=(r["ci_level"] or 95) / 100, percent=pct)
         out["ci_methods"] = list(methods)
         out["ci_check"] = "reproduced" if methods else "not_reproduced"
     return out
@@ -68,8 +68,8 @@ def audit(review: Review, studies: list[str] | None = None) -> pl.DataFrame:
 
     For crude proportions: the recomputed estimate ``events/denominator`` with its
     :data:`RECOMPUTED_CI` 95% interval; whether a printed percentage is ``events/denominator``
-    at the printed precision (:func:`analysis.stats.proportions.counts_from_percent`), or, when no
-    count is printed, which counts give it; which interval methods reproduce a printed CI
+    at the printed precision, or, when no count is printed, which counts give it (an interval of
+    counts, :func:`analysis.stats.proportions.count_interval`, O(1) whatever the denominator); which interval methods reproduce a printed CI
     (:func:`analysis.stats.proportions.identify_ci_method`), also computed on the printed, rounded
     percentage when the count does not reproduce the interval.  Time-to-event figures carry no
     recomputation here (see the survival reconstruction).
@@ -77,7 +77,7 @@ def audit(review: Review, studies: list[str] | None = None) -> pl.DataFrame:
     Returns
     -------
     polars.DataFrame
-        The columns of ``review.outcomes`` plus ``percent_check``, ``percent_counts``,
+        The columns of ``review.outcomes`` plus ``percent_check``, ``counts_low``, ``counts_high``,
         ``ci_check``, ``ci_methods``, ``estimate``, ``ci_lower``, ``ci_upper`` and ``problem``
         (a printed figure that does not reproduce, or a recorded flag).
     """

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from ..stats.proportions import count_interval
 from ..stats.units import DAYS
 from .schema import (CHARACTERISTICS, MAX_COUNT, OUTCOME_GRADES, OUTCOMES, SCALE_DOMAIN, SCALE_MAX_GRADE, SCALES,
                      Outcome, Study, Summary, decimals, short, texts)
@@ -26,56 +27,6 @@ def _pr(printed: str) -> str:
 def _num(x: str | float) -> str:
     d = Decimal(str(x))
     return str(int(d)) if d == d.to_integral_value() else str(d)
-
-
-def count_interval(percent: str | Decimal | int, n: int, decimals: int = 0) -> tuple[int, int]:
-    r"""The counts ``k`` (0 ≤ k ≤ n) whose percentage 100·k/n prints as ``percent``, as an interval.
-
-    A count is accepted when :math:`|100k/n - p| \le h` with :math:`h = \tfrac12 10^{-d}`,
-    boundary included (so both round-half-up and round-half-to-even reporting are covered) --
-    the convention of :func:`analysis.stats.proportions.counts_from_percent`, whose enumeration this
-    replaces in validation.  The accepted counts are the integers of
-    :math:`[\lceil n(p-h)/100 \rceil, \lfloor n(p+h)/100 \rfloor] \cap [0, n]`, computed with
-    exact integer arithmetic in O(1) whatever the size of ``n``.
-
-    Parameters
-    ----------
-    percent : str, Decimal or int
-        The printed percentage, a finite decimal (``"23.07"``).
-    n : int
-        Denominator, > 0.
-    decimals : int
-        Number of decimals the percentage was printed with (>= 0).
-
-    Returns
-    -------
-    (int, int)
-        ``(lo, hi)``; the interval is empty when ``lo > hi``.
-
-    Examples
-    --------
-    >>> count_interval("79", 43)
-    (34, 34)
-    >>> count_interval("23.07", 13, 2)   # no count of 13 gives 23.07% (3/13 = 23.08%)
-    (3, 2)
-    """
-    if n <= 0 or decimals < 0:
-        raise ValueError(f"need n > 0 and decimals >= 0; got n={n}, decimals={decimals}")
-    whole, dot, frac = percent.partition(".") if isinstance(percent, str) else ("", "", "")
-    if whole.isascii() and whole.isdigit() and (not dot or (frac.isascii() and frac.isdigit())):
-        big_p, e = int(whole + frac), len(frac)  # plain notation: p = P / 10**e exactly
-    else:
-        sign, digits, exponent = Decimal(percent).as_tuple()
-        if not isinstance(exponent, int):
-            raise ValueError(f"{percent!r} is not a finite number")
-        mantissa = int("".join(map(str, digits)) or "0") * (-1 if sign else 1)
-        big_p, e = (mantissa * 10 ** exponent, 0) if exponent >= 0 else (mantissa, -exponent)
-    # p -+ h = (2 P 10^d -+ 10^e) / (2 10^(e+d));  k = n (p -+ h) / 100
-    scale = 200 * 10 ** (e + decimals)
-    centre = 2 * big_p * 10 ** decimals
-    lo = -(-(n * (centre - 10 ** e)) // scale)
-    hi = (n * (centre + 10 ** e)) // scale
-    return max(lo, 0), min(hi, n)
 
 
 def _count_problems(study: Study) -> tuple[list[tuple[str, str]], set[int]]:

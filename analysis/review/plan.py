@@ -50,20 +50,22 @@ class Ambiguous(_Model):
     rationale: str
 
 
-class ProportionModels(_Model):
+class _Pooling(_Model):
+    """What every pooling choice states: the fewest studies to pool, the confidence level, why."""
+
+    min_k: int = Field(ge=2)
+    level: float = Field(gt=0, lt=1)
+    rationale: str
+
+
+class ProportionModels(_Pooling):
     primary: ProportionModel
-    min_k: int = Field(ge=2)
     below_min_k: Literal["crude_exact"]
-    level: float = Field(gt=0, lt=1)
-    rationale: str
 
 
-class LandmarkModels(_Model):
+class LandmarkModels(_Pooling):
     primary: LandmarkModel
-    min_k: int = Field(ge=2)
     below_min_k: Literal["none"]
-    level: float = Field(gt=0, lt=1)
-    rationale: str
 
 
 class Models(_Model):

@@ -192,6 +192,7 @@ class PageReport:
     widths: dict = field(default_factory=dict)
     scripts: list[dict] = field(default_factory=list)
     handlers: list[str] = field(default_factory=list)
+    text: str = ""
     screenshot: str | None = None
     load_error: str | None = None
     seconds: float = 0.0
@@ -241,6 +242,7 @@ async def _visit(browser, base: str, page_rel: str, viewport: dict, name: str,
         rep.widths = await page.evaluate(JS_WIDTHS)
         sec = await page.evaluate(JS_SECURITY)
         rep.scripts, rep.handlers = sec["scripts"], sec["handlers"]
+        rep.text = await page.evaluate("() => document.body.innerText")
         if shots is not None and SCREENSHOT_PAGES.match(page_rel):
             out = shots / f"{page_rel.removesuffix('.html').replace('/', '__')}__{name}.png"
             out.parent.mkdir(parents=True, exist_ok=True)

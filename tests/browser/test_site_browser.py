@@ -279,3 +279,30 @@ def test_print_stylesheet(live_page, screenshot_dir: Path) -> None:
                                      "els => els.length && els.every(e => getComputedStyle(e).breakInside === 'avoid')")
     assert page.eval_on_selector_all("table.table", "els => els.every(e => getComputedStyle(e).display === 'table')")
     assert (screenshot_dir / "book__studies__hua2020__print.pdf").stat().st_size > 20_000
+
+
+def _pooled_texts(page) -> list[str]:
+    """The bold 'pooled' lines the first forest plot of a page draws, as the reader sees them."""
+    return page.evaluate("""() => {
+        const chart = document.querySelector('.lsr-chart .vega-embed');
+        return chart ? [...chart.querySelectorAll('text')].map(t => t.textContent)
+                           .filter(t => /^Pooled \\(|^\\d+% \\[/.test(t)) : [];
+    }""")
+
+
+def test_analysis_set_switch_changes_the_pooled_estimate(live_page) -> None:
+    """The reader picks another analysis set offline: the forest plot redraws from the rows the kernel
+    computed for that set (no server, no re-implementation in JavaScript)."""
+    page = live_page("book/synthesis/safety.html", width=1280)
+    select = page.locator(".lsr-chart .vega-bind select").first
+    options = select.locator("option").all_inner_texts()
+    assert options[0] == "Primary analysis" and "Including indirect populations" in options
+    before = _pooled_texts(page)
+    assert any(t.startswith("Pooled (") for t in before), before
+    select.select_option(label="Including indirect populations")
+    page.wait_for_function("(b) => { const c = document.querySelector('.lsr-chart .vega-embed');"
+                           " return [...c.querySelectorAll('text')].map(t => t.textContent).join('|') !== b; }",
+                           arg="|".join(before), timeout=10_000)
+    after = _pooled_texts(page)
+    assert after != before, (before, after)
+    assert not page.lsr_events, page.lsr_events

@@ -80,3 +80,24 @@ def test_markdown_table_cells_and_headers_are_escaped():
 def test_html_escapes_markup_and_quotes():
     assert html('<img src=x onerror="a()">&\'') == "&lt;img src=x onerror=&quot;a()&quot;&gt;&amp;&#x27;"
     assert html(None) == "" and md(None) == ""
+
+
+def test_md_cited_keeps_plain_citation_roles_and_escapes_the_rest():
+    from analysis.present.escape import md_cited
+
+    text = "GLMM {cite:p}`stijnen2010,lin2020` <script>x</script> and {cite:t}`a b` [x](javascript:y)."
+    tokens = PARSER.parse(md_cited(text))
+    inline = tokens[1].children
+    roles = [c for c in inline if c.type == "myst_role"]
+    assert [(r.meta["name"], r.content) for r in roles] == [("cite:p", "stijnen2010,lin2020")]
+    rest = "".join(c.content for c in inline if c.type != "myst_role")
+    assert "<script>x</script>" in rest and "{cite:t}`a b`" in rest and "[x](javascript:y)" in rest
+    assert all(c.type in ("text", "text_special", "myst_role") for c in inline)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(min_size=1).filter(lambda s: s.split() and "{cite:" not in s))
+def test_md_cited_without_roles_is_md(text):
+    from analysis.present.escape import md_cited
+
+    assert md_cited(text) == md(text)
