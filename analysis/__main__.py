@@ -94,12 +94,15 @@ def cmd_execute(args: argparse.Namespace) -> int:
     from . import build, chapters
     from .review.plan import load_plan
 
-    if cmd_validate(argparse.Namespace(directory=None)) != 0:
-        return 1
-    review = data.load()
-    for line in chapters.sync(review.studies, load_plan()):
-        print(line)
-    result = build.execute_book(review, Path(args.directory), force=args.force, jobs=args.jobs)
+    with build.Pool(args.jobs) as pool:
+        if args.force or not build.CACHE_FILE.is_file():
+            pool.launch()  # everything will run: the kernels import and load while the data is validated
+        if cmd_validate(argparse.Namespace(directory=None)) != 0:
+            return 1
+        review = data.load()
+        for line in chapters.sync(review.studies, load_plan()):
+            print(line)
+        result = build.execute_book(review, Path(args.directory), force=args.force, pool=pool)
     for o in result.failed:
         print(f"\n{o.path}: {o.error}", file=sys.stderr)
     print(f"execute: {len(result.executed)} notebook(s) executed ({len(result.written)} changed), "

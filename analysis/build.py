@@ -80,32 +80,65 @@ def keys(paths: list[Path], review: Review, book: Path) -> dict[Path, str]:
             for p in paths}
 
 
-async def _execute_all(todo: list[Path], jobs: int, before: str | None, after: str | None,
-                       log) -> list[Outcome]:
-    queue: asyncio.Queue[Path] = asyncio.Queue()
-    for p in todo:
-        queue.put_nowait(p)
-    kernels = [WarmKernel(cwd=todo[0].parent) for _ in range(min(jobs, len(todo)))]
-    outcomes: list[Outcome] = []
+class Pool:
+    """Warm kernels and the event loop that drives them.
 
-    async def worker(kernel: WarmKernel) -> None:
-        while not queue.empty():
-            path = queue.get_nowait()
-            outcome = await kernel.execute(path, before, after)
-            outcomes.append(outcome)
-            log(f"{'FAILED' if outcome.error else 'executed'} {_name(path)} ({outcome.seconds:.1f} s)")
+    :meth:`launch` starts the kernel processes and returns at once: they import the stack and
+    load the data while the caller validates the data and computes keys (a fresh build launches
+    them first thing; an incremental one only once it knows something is stale).
+    """
 
-    try:
-        await asyncio.gather(*(k.start() for k in kernels))
-        await asyncio.gather(*(worker(k) for k in kernels))
-    finally:
-        await asyncio.gather(*(k.stop() for k in kernels), return_exceptions=True)
-    return outcomes
+    def __init__(self, jobs: int | None = None):
+        self.jobs = jobs or default_jobs()
+        self.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self.loop)  # jupyter_client and nbclient look the loop up
+        self.kernels: list[WarmKernel] = []
+
+    def launch(self, n: int | None = None) -> None:
+        """Start ``n`` (default: ``jobs``) more kernel processes, up to ``jobs`` in all."""
+        new = [WarmKernel(cwd=nbs.ROOT) for _ in range(max(0, min(n or self.jobs, self.jobs) - len(self.kernels)))]
+        self.kernels += new
+        self.loop.run_until_complete(asyncio.gather(*(k.launch() for k in new)))
+
+    def execute(self, todo: list[Path], before: str | None, after: str | None, log) -> list[Outcome]:
+        """Execute the notebooks of ``todo`` in order of the list, one per free kernel."""
+        self.launch(len(todo))
+        return self.loop.run_until_complete(self._execute(todo, before, after, log))
+
+    async def _execute(self, todo: list[Path], before, after, log) -> list[Outcome]:
+        queue: asyncio.Queue[Path] = asyncio.Queue()
+        for p in todo:
+            queue.put_nowait(p)
+        outcomes: list[Outcome] = []
+
+        async def worker(kernel: WarmKernel) -> None:
+            while not queue.empty():
+                path = queue.get_nowait()
+                outcome = await kernel.execute(path, before, after)
+                outcomes.append(outcome)
+                log(f"{'FAILED' if outcome.error else 'executed'} {_name(path)} ({outcome.seconds:.1f} s)")
+
+        await asyncio.gather(*(worker(k) for k in self.kernels))
+        return outcomes
+
+    def close(self) -> None:
+        try:
+            self.loop.run_until_complete(asyncio.gather(*(k.stop() for k in self.kernels), return_exceptions=True))
+        finally:
+            self.kernels = []
+            self.loop.close()
+            asyncio.set_event_loop(None)
+
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def execute_book(review: Review, book: Path = nbs.BOOK, *, force: bool = False, jobs: int | None = None,
                  cache_file: Path = CACHE_FILE, before: str | None = None, after: str | None = None,
-                 log=print) -> Result:
+                 log=print, pool: Pool | None = None) -> Result:
     """Execute every notebook of ``book`` that is not current (module docstring); outputs written in place.
 
     Parameters
@@ -125,6 +158,9 @@ def execute_book(review: Review, book: Path = nbs.BOOK, *, force: bool = False, 
         ``after`` prints is each outcome's ``report``.
     log : callable
         Receives one line per executed notebook.
+    pool : Pool, optional
+        Kernels to use (perhaps launched earlier); by default a pool of ``jobs`` kernels is
+        started when something is stale, and closed at the end.
     """
     t0 = time.perf_counter()
     book = Path(book).resolve()
@@ -141,7 +177,14 @@ def execute_book(review: Review, book: Path = nbs.BOOK, *, force: bool = False, 
     # longest first, so that the last to finish is short (the previous run's time; for a notebook
     # never timed, a guess from the size of its stored outputs: ~30 kB per second)
     todo.sort(key=lambda p: -(cache.seconds(_name(p)) or p.stat().st_size / 30_000))
-    outcomes = asyncio.run(_execute_all(todo, jobs or default_jobs(), before, after, log)) if todo else []
+    own = pool is None and bool(todo)
+    if own:
+        pool = Pool(jobs)
+    try:
+        outcomes = pool.execute(todo, before, after, log) if todo else []
+    finally:
+        if own:
+            pool.close()
     after_keys = keys([o.path for o in outcomes if o.nb is not None], review, book)
     for o in sorted(outcomes, key=lambda o: o.path):
         if o.nb is None:

@@ -17,7 +17,10 @@ are already imported (and their caches, e.g. the content-hash cache of
 
 Both are called from code that binds no name in the user namespace
 (``__import__("analysis.kernel_state").kernel_state.reset(...)``) and runs without history.
-Only the standard library and IPython are imported here.
+:func:`warm` runs as the kernel starts (before :func:`snapshot`): it imports what the book's
+notebooks import, starts vl-convert's JavaScript runtime and loads the data, while the executor
+is still validating -- so the first notebook of each kernel does not wait for them.
+Only the standard library and IPython are imported at the top of this module.
 """
 from __future__ import annotations
 
@@ -27,6 +30,29 @@ import sys
 import warnings
 
 _STATE: dict = {}
+#: modules the book's notebooks import, imported by :func:`warm`
+WARM_MODULES = ("analysis.present.study", "analysis.present.synthesis", "analysis.present.tables",
+                "analysis.present.charts.setforest", "analysis.present.charts.bars",
+                "analysis.present.charts.envelopeplot", "analysis.present.charts.kmplot",
+                "analysis.review.plan", "vl_convert")
+
+
+def warm() -> None:
+    """Import :data:`WARM_MODULES`, start vl-convert's runtime, load the data (errors are left
+    for the notebooks to meet: the build validates the data itself)."""
+    import importlib
+
+    for name in WARM_MODULES:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - a notebook that needs it will say why
+            pass
+    try:
+        sys.modules["vl_convert"].vegalite_to_svg({"mark": "point", "data": {"values": [{}]}})
+        sys.modules["analysis.review.loading"].load()
+        sys.modules["analysis.review.plan"].load_plan()
+    except Exception:  # noqa: BLE001
+        pass
 
 
 def snapshot() -> None:

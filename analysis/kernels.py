@@ -1,7 +1,8 @@
 """Warm kernels: one IPython kernel executes many notebooks, each as if in a fresh kernel.
 
 Starting a kernel takes about 0.7 s and importing the stack and loading the data another
-2-4 s per notebook; a :class:`WarmKernel` pays both once.  Before each notebook it runs
+2-4 s per notebook; a :class:`WarmKernel` pays both once, as it starts (:meth:`WarmKernel.launch`
+starts the process, which imports and loads while the executor validates the data).  Before each notebook it runs
 :func:`analysis.kernel_state.reset` (user namespace, history, execution count, warning filters
 and registries back to the fresh kernel's, working directory the notebook's folder), then
 executes the notebook with nbclient exactly as :func:`analysis.__main__.execute_notebook`
@@ -15,19 +16,29 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError, DeadKernelError
+if "jsonschema" not in sys.modules:
+    # nbformat imports jsonschema, which would import rfc3987_syntax (0.9 s compiling a grammar for
+    # IRI format checks that nbformat never makes); see analysis/present/charts/_altair.py
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    import jsonschema  # noqa: F401
+    if sys.modules.get("rfc3987_syntax", 0) is None:
+        del sys.modules["rfc3987_syntax"]
+
+import nbformat  # noqa: E402
+from nbclient import NotebookClient  # noqa: E402
+from nbclient.exceptions import CellExecutionError, DeadKernelError  # noqa: E402
 
 #: notebooks one kernel executes before it is replaced by a fresh one
 MAX_NOTEBOOKS = 400
 #: seconds a cell may run (as the book's execution settings always allowed)
 CELL_TIMEOUT = 600
 _SNAPSHOT = '__import__("analysis.kernel_state").kernel_state.snapshot()'
+_WARM = '__import__("analysis.kernel_state").kernel_state.warm()'
 _RESET = '__import__("analysis.kernel_state").kernel_state.reset({cwd})'
 
 
@@ -63,14 +74,21 @@ class WarmKernel:
         self.km = self.kc = None
         self.runs = 0
 
-    async def start(self) -> None:
-        """Start the kernel and record its fresh state."""
+    async def launch(self) -> None:
+        """Start the kernel process, which imports the stack and loads the data as it starts
+        (:func:`analysis.kernel_state.warm`); returns at once."""
         client = NotebookClient(nbformat.v4.new_notebook(), kernel_name=self.name)
         self.km = client.create_kernel_manager()
-        await self.km.start_kernel(cwd=str(self.cwd or Path.cwd()))
+        await self.km.start_kernel(cwd=str(self.cwd or Path.cwd()), extra_arguments=[f"--IPKernelApp.exec_lines={_WARM}"])
+        self.kc = None
+
+    async def start(self) -> None:
+        """Start the kernel (unless :meth:`launch` did), wait until it is ready, record its fresh state."""
+        if self.km is None or not self.km.has_kernel:
+            await self.launch()
         self.kc = self.km.client()
         self.kc.start_channels()
-        await self.kc.wait_for_ready(timeout=120)
+        await self.kc.wait_for_ready(timeout=300)
         await self.run_code(_SNAPSHOT)
         self.runs = 0
 
@@ -100,7 +118,9 @@ class WarmKernel:
         """Execute the notebook at ``path`` (not written back); ``before``/``after``: code run silently
         around it in the same kernel (benchmarks put timers there; ``after``'s printed text is the
         outcome's ``report``)."""
-        if self.km is None or self.runs >= MAX_NOTEBOOKS or not await self.km.is_alive():
+        if self.kc is None and self.km is not None and await self.km.is_alive():
+            await self.start()  # launched, not yet connected
+        elif self.km is None or self.runs >= MAX_NOTEBOOKS or not await self.km.is_alive():
             await self.stop()
             await self.start()
         nb = nbformat.read(path, as_version=4)
