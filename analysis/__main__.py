@@ -18,7 +18,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .review.plan import PLAN_FILE, load_plan
 
     directory = Path(args.directory) if args.directory else data.DATA_DIR
-    studies, problems = data.validate(directory)
+    try:  # load() validates every study file and keeps the result: `execute` validates only once
+        studies, problems = data.load(directory).studies, []
+    except data.DataError as exc:
+        studies, problems = [], list(exc.problems)
     for name, reader in (("changelog.yaml", data.changelog), ("harmonisation.yaml", data.harmonisation),
                          (PLAN_FILE, load_plan)):
         if (directory / name).is_file():
