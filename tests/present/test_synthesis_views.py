@@ -45,7 +45,7 @@ def test_heterogeneity_shows_intervals_and_warns_when_tau2_is_zero(review, plan)
 def test_forest_frame_has_every_set_with_its_method_and_printed_intervals(review, plan):
     an = synthesis.analyse(review, "cr", plan)
     frame = page.forest_frame(an)
-    assert set(frame["set"]) == set(an.rows)
+    assert set(frame["set"]) == {set_id for set_id, _ in page.forest_sets(an, plan)} > set(an.rows)  # sets, then subgroups
     pooled = frame.filter(pl.col("kind") == "pooled")
     assert pooled.filter(pl.col("set") == "no_overlap")["label"][0] == "Pooled (crude pooled count, exact CI; k = 1)"
     # Zhang 2021 printed 79% (66, 92): the printed interval travels with its study row
@@ -99,3 +99,19 @@ def test_the_switch_offers_every_subgroup_of_the_primary_analysis(review, plan):
     studies = frame.filter((pl.col("set") == "subgroup publication = conference abstract") & (pl.col("kind") == "study"))
     assert studies["label"].to_list() == ["Zhang 2020 (ASH abstract): Relapsed after allo-HSCT (transplant-donor CAR-T)"]
     assert set(frame["set"]) == set(sets)
+
+
+def test_a_set_of_many_studies_shows_its_pooled_rows_and_a_note(review, plan, monkeypatch):
+    an = synthesis.analyse(review, "crs_grade3plus", plan)
+    k = an.rows["primary"].filter(pl.col("included")).height
+    monkeypatch.setattr(page, "FOREST_MAX_STUDIES", k - 1)
+    frame = page.forest_frame(an).filter(pl.col("set") == "primary")
+    assert frame.filter(pl.col("kind") == "study").height == 0
+    assert frame.filter(pl.col("kind") == "note")["label"].to_list() == [f"{k} studies: see the table below"]
+    assert frame.filter(pl.col("kind") == "pooled").height == 1
+
+
+def test_leave_one_out_stops_above_its_limit(review, plan, monkeypatch):
+    assert synthesis.analyse(review, "crs_grade3plus", plan).leave_one_out  # k = 3 today
+    monkeypatch.setattr(synthesis, "LEAVE_ONE_OUT_MAX_K", 2)
+    assert synthesis.analyse(review, "crs_grade3plus", plan).leave_one_out == []
