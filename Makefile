@@ -23,12 +23,14 @@ $(STAMP): requirements.txt pyproject.toml
 validate: $(STAMP)
 	$(BIN)/python -m analysis validate data
 
-## Build the static site into _build/html, re-executing every notebook; any warning or failing cell fails the build,
-## and so does a page that loads from the network, holds a script that is not the site's own or is over its weight.
-## _build/html is built from empty, so no file of an earlier build is left to be published.
-book: $(STAMP) validate
-	rm -rf _build/.jupyter_cache _build/html
-	$(BIN)/jupyter-book build --all -W -n --keep-going .
+## Build the static site into _build/html.  First every notebook whose stored outputs are not current for its code and
+## data is executed (analysis/build.py: warm kernels, one per core; validates data/ first), then Sphinx renders the
+## stored outputs (tools/build_site.py: Jupyter Book never executes).  Any warning or failing cell fails the build, and
+## so does a page that loads from the network, holds a script that is not the site's own or is over its weight.
+## _build/html is written from empty each time (only parsed pages are reused), so no file of an earlier build is left.
+book: $(STAMP)
+	$(BIN)/python -m analysis execute book
+	$(BIN)/python tools/build_site.py
 	$(MAKE) --no-print-directory check-site page-weight
 
 ## Static checks of the built site: network references, foreign scripts, inline event handlers, javascript: URLs.
@@ -48,7 +50,8 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest tests -m slow -p no:cacheprovider -s
 
-## Re-execute every notebook in place so its stored outputs match the data (then commit them).
+## Execute in place every notebook whose stored outputs are not current for its code and data (then commit them);
+## `.venv/bin/python -m analysis execute --force` executes all of them.
 execute: $(STAMP)
 	$(BIN)/python -m analysis execute book
 

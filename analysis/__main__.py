@@ -1,4 +1,4 @@
-"""Command line: ``python -m analysis validate [DIR] | new-study ID | execute [DIR] | export DIR |
+"""Command line: ``python -m analysis validate [DIR] | new-study ID | execute [DIR] [--force] | export DIR |
 import-search FILE --source S | release VERSION | cite``.
 
 The built site is checked by ``tools/check_site.py`` (``make check-site``)."""
@@ -21,7 +21,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .review.datasets import problems as other_problems
 
     directory = Path(args.directory) if args.directory else data.DATA_DIR
-    studies, problems = data.validate(directory)
+    try:  # load() validates every study file and keeps the result: `execute` validates only once
+        studies, problems = data.load(directory).studies, []
+    except data.DataError as exc:
+        studies, problems = [], list(exc.problems)
     problems += other_problems(directory, studies)
     for name, reader in (("changelog.yaml", data.changelog), ("harmonisation.yaml", data.harmonisation),
                          (PLAN_FILE, load_plan)):
@@ -73,7 +76,9 @@ def cmd_new_study(args: argparse.Namespace) -> int:
 
 
 def execute_notebook(path: Path) -> None:
-    """Execute a notebook in place, storing only what the code produces.
+    """Execute a notebook in place in a fresh kernel, storing only what the code produces.
+
+    The reference the warm kernels of :mod:`analysis.build` are tested against.
 
     Re-executing an unchanged notebook on unchanged data rewrites the same bytes: no execution
     timestamps (``record_timing=False``, and old ``metadata.execution`` removed) and no Python
@@ -82,31 +87,34 @@ def execute_notebook(path: Path) -> None:
     import nbformat
     from nbclient import NotebookClient
 
+    from .kernels import CELL_TIMEOUT, normalise
+
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=600, kernel_name="python3", record_timing=False,
+    NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", record_timing=False,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
-    for cell in nb.cells:
-        cell.metadata.pop("execution", None)
-    nb.metadata.get("language_info", {}).pop("version", None)
-    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-    nbformat.write(nb, path)
+    nbformat.write(normalise(nb), path)
 
 
 def cmd_execute(args: argparse.Namespace) -> int:
-    """Bring study chapters in line with the template, then re-execute notebooks in place."""
-    from . import chapters
-
-    root = Path(args.directory)
+    """Validate the data, bring generated chapters in line with the template and the plan, then
+    execute every notebook whose stored outputs are not current (:mod:`analysis.build`)."""
+    from . import build, chapters
     from .review.plan import load_plan
 
-    for line in chapters.sync(data.load().studies, load_plan()):
-        print(line)
-    paths = sorted(p for p in root.rglob("*.ipynb")
-                   if not any(part.startswith(("_", ".")) for part in p.relative_to(root).parts))
-    for path in paths:
-        execute_notebook(path)
-        print(f"executed {path}")
-    return 0
+    with build.Pool(args.jobs) as pool:
+        if args.force or not build.CACHE_FILE.is_file():
+            pool.launch()  # everything will run: the kernels import and load while the data is validated
+        if cmd_validate(argparse.Namespace(directory=None)) != 0:
+            return 1
+        review = data.load()
+        for line in chapters.sync(review.studies, load_plan()):
+            print(line)
+        result = build.execute_book(review, Path(args.directory), force=args.force, pool=pool)
+    for o in result.failed:
+        print(f"\n{o.path}: {o.error}", file=sys.stderr)
+    print(f"execute: {len(result.executed)} notebook(s) executed ({len(result.written)} changed), "
+          f"{len(result.current)} current, {len(result.failed)} failed, {result.seconds:.1f} s")
+    return 0 if result.ok else 1
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -183,8 +191,10 @@ def main(argv: list[str] | None = None) -> int:
                        "else book/studies/ID.ipynb from the chapter template")
     p.add_argument("id")
     p.set_defaults(func=cmd_new_study)
-    p = sub.add_parser("execute", help="re-execute notebooks in place")
+    p = sub.add_parser("execute", help="execute, in place, every notebook whose stored outputs are not current")
     p.add_argument("directory", nargs="?", default=str(ROOT / "book"))
+    p.add_argument("--force", action="store_true", help="execute every notebook, current or not")
+    p.add_argument("--jobs", type=int, help="number of kernels (default: one per core)")
     p.set_defaults(func=cmd_execute)
     p = sub.add_parser("export", help="write the studies, outcomes and results tables as CSV and Parquet")
     p.add_argument("directory")

@@ -7,9 +7,10 @@ Usage::
 
 Clones the repository's HEAD twice into a temporary directory (two different paths, so a
 path that leaks into the output shows up), builds each clone from scratch exactly as
-``make book`` does (``jupyter-book build --all -W -n --keep-going .``, notebooks re-executed,
-with this checkout's virtualenv and the clone's own ``analysis`` package first on
-``PYTHONPATH``), and compares the two ``_build/html`` trees file by file.  Uncommitted
+``make book`` does (``python -m analysis execute book``: every notebook re-executed, a fresh
+clone having no execution cache; then ``tools/build_site.py``, i.e. Jupyter Book with
+``-W -n --keep-going``), with this checkout's virtualenv and the clone's own ``analysis``
+package first on ``PYTHONPATH``, and compares the two ``_build/html`` trees file by file.  Uncommitted
 changes are not built (a warning says so).
 
 A difference is allowed only if :data:`ALLOWED` names the file, with the reason; every
@@ -118,13 +119,13 @@ def build_clone(dest: Path, log: Path) -> float:
     subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(dest)], check=True)
     env = dict(os.environ, PYTHONPATH=str(dest) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     env.pop("GITHUB_SHA", None)
-    jb = ROOT / ".venv" / "bin" / "jupyter-book"
+    python = ROOT / ".venv" / "bin" / "python"
     t0 = time.monotonic()
     with log.open("w") as fh:
-        proc = subprocess.run([str(jb), "build", "--all", "-W", "-n", "--keep-going", "."], cwd=dest, env=env,
-                              stdout=fh, stderr=subprocess.STDOUT)
-    if proc.returncode != 0:
-        raise RuntimeError(f"build of {dest} failed (exit {proc.returncode}); log: {log}")
+        for step in (["-m", "analysis", "execute", "book"], ["tools/build_site.py"]):
+            proc = subprocess.run([str(python), *step], cwd=dest, env=env, stdout=fh, stderr=subprocess.STDOUT)
+            if proc.returncode != 0:
+                raise RuntimeError(f"build of {dest} failed (exit {proc.returncode}); log: {log}")
     return time.monotonic() - t0
 
 

@@ -123,9 +123,10 @@ def recomputed_text(r: dict) -> str:
     return ""
 
 
-def audit_table(review: Review) -> pl.DataFrame:
-    """:func:`analysis.review.audit.audit` with its reported, recomputed and check texts."""
-    a = _audit.audit(review)
+def audit_table(review: Review, studies: list[str] | None = None) -> pl.DataFrame:
+    """:func:`analysis.review.audit.audit` with its reported, recomputed and check texts (all
+    studies, or only ``studies``)."""
+    a = _audit.audit(review, studies)
     rows = list(a.iter_rows(named=True))
     return a.with_columns(
         reported=pl.Series([reported_text(r) for r in rows], dtype=pl.String),
@@ -137,7 +138,7 @@ def audit_table(review: Review) -> pl.DataFrame:
 
 def outcomes(review: Review, study_id: str) -> pl.DataFrame:
     """The outcomes table of a study chapter: reported figure, recomputed figure, check, quote."""
-    return (audit_table(review).filter(pl.col("study") == study_id)
+    return (audit_table(review, [study_id]).filter(pl.col("study") == study_id)
             .select(pl.col("outcome_label").alias("outcome"), pl.col("arm_label").alias("arm"),
                     "reported", pl.col("denominator_kind").alias("denominator"),
                     pl.col("estimator_text").alias("estimator"), "recomputed", "check", "source"))
@@ -145,7 +146,7 @@ def outcomes(review: Review, study_id: str) -> pl.DataFrame:
 
 def proportion_points(review: Review, study_id: str, categories: tuple[str, ...] = ("response", "safety")) -> pl.DataFrame:
     """Crude proportions of one study with recomputed 95% CIs, for :func:`analysis.present.charts.outcome_bars`."""
-    a = _audit.audit(review)
+    a = _audit.audit(review, [study_id])
     return (a.filter((pl.col("study") == study_id) & pl.col("estimate").is_not_null()
                      & pl.col("category").is_in(list(categories)))
             .select(pl.col("outcome_label").alias("outcome"), pl.col("arm_label").alias("arm"),
@@ -173,7 +174,7 @@ def quote_checks(review: Review, study_id: str) -> pl.DataFrame:
     local text, or no local text to check against) and the quote.  Empty when every quote was
     found verbatim.
     """
-    q = quotes.verify(review).filter((pl.col("study") == study_id) & (pl.col("status") != "verified"))
+    q = quotes.verify(review, studies=[study_id]).filter((pl.col("study") == study_id) & (pl.col("status") != "verified"))
     why = [f"not found in {s.rsplit('/', 1)[-1]}" if st == "not_found" else "no local source text"
            for st, s in zip(q["status"], q["source_file"].fill_null(""))]
     return q.select("field", pl.Series("status", why, dtype=pl.String), pl.col("quote").alias("source"))
@@ -181,7 +182,7 @@ def quote_checks(review: Review, study_id: str) -> pl.DataFrame:
 
 def survival_records(review: Review, study_id: str) -> pl.DataFrame:
     """Time-to-event figures of a study as reported, with their estimator and quote."""
-    a = audit_table(review).filter((pl.col("study") == study_id) & (pl.col("category") == "survival")
+    a = audit_table(review, [study_id]).filter((pl.col("study") == study_id) & (pl.col("category") == "survival")
                                    & (pl.col("estimator") != "proportion"))
     return a.select(pl.col("outcome_label").alias("outcome"), pl.col("arm_label").alias("arm"), "reported",
                     pl.col("estimator_text").alias("estimator"), "source")

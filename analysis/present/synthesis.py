@@ -145,13 +145,27 @@ def forest_sets(an: OutcomeSynthesis, plan: Plan) -> list[tuple[str, str]]:
     return out
 
 
+#: a set with more studies than this shows only its pooled rows in the forest plot (and a note): the
+#: studies are in the table under the plot; a plot of hundreds of rows per set, for every set, is not
+#: read, and its spec and static SVG grow to megabytes
+FOREST_MAX_STUDIES = 60
+
+
 def forest_frame(an: OutcomeSynthesis) -> pl.DataFrame:
-    """The rows of :func:`analysis.present.charts.set_forest` for every analysis set and subgroup of an outcome."""
+    """The rows of :func:`analysis.present.charts.set_forest` for every analysis set and subgroup of an outcome.
+
+    A set of more than :data:`FOREST_MAX_STUDIES` studies gets a note instead of its study rows.
+    """
     out = []
     for set_id, rows, p in _views(an):
         w = synthesis.weights(p)
         inc = rows.filter(pl.col("included"))
         est, lo, hi = ("S", "ci_low", "ci_high") if an.kind == "landmark" else ("estimate", "ci_low", "ci_high")
+        if inc.height > FOREST_MAX_STUDIES:
+            out.append({"set": set_id, "kind": "note", "label": f"{inc.height} studies: see the table below",
+                        "estimate": None, "low": None, "high": None, "reported_low": None, "reported_high": None,
+                        "text": "", "weight": ""})
+            inc = inc.head(0)
         for r in inc.iter_rows(named=True):
             out.append({"set": set_id, "kind": "study", "label": r["label"], "estimate": r[est], "low": r[lo],
                         "high": r[hi], "reported_low": _printed(r["reported_ci_low"]),
@@ -246,6 +260,9 @@ def outcome_section(review: Review, outcome: str, plan: Plan | None = None) -> N
     display_markdown("**Every analysis set** (one row of the review's results table each; the method of each row "
                      "is named in the row)")
     show(results_table([an.pooled[k].row() for k in an.pooled], labels), quote_columns=())
+    if not an.leave_one_out and an.primary.k > synthesis.LEAVE_ONE_OUT_MAX_K:
+        display_markdown(f"**Leave one study out:** not computed for more than {synthesis.LEAVE_ONE_OUT_MAX_K} "
+                         "studies (each study weighs little; the studies table above shows each one).")
     if an.leave_one_out:
         display_markdown("**Leave one study out** (primary model, refitted without each study)")
         show(results_table([p.row() for p in an.leave_one_out]), quote_columns=())

@@ -59,8 +59,12 @@ def _check(r: dict) -> dict:
     return out
 
 
-def audit(review: Review) -> pl.DataFrame:
+def audit(review: Review, studies: list[str] | None = None) -> pl.DataFrame:
     """Reported vs recomputed, one row per outcome record of ``review.outcomes``.
+
+    ``studies`` restricts the rows to those studies (a study chapter needs its own: the checks
+    of a record depend on that record alone, so its rows are the same either way).  Results are
+    kept per review and selection (:attr:`Review.memo`).
 
     For crude proportions: the recomputed estimate ``events/denominator`` with its
     :data:`RECOMPUTED_CI` 95% interval; whether a printed percentage is ``events/denominator``
@@ -77,10 +81,13 @@ def audit(review: Review) -> pl.DataFrame:
         ``ci_check``, ``ci_methods``, ``estimate``, ``ci_lower``, ``ci_upper`` and ``problem``
         (a printed figure that does not reproduce, or a recorded flag).
     """
-    o = review.outcomes
-    checks = pl.DataFrame([_check(r) for r in o.iter_rows(named=True)], schema=_SCHEMA)
-    df = pl.concat([o, checks], how="horizontal")
-    problem = ((pl.col("percent_check") == "not_reproduced").fill_null(False)
-               | (pl.col("ci_check") == "not_reproduced").fill_null(False)
-               | (pl.col("flags") != ""))
-    return df.with_columns(problem=problem)
+    key = ("audit", None if studies is None else tuple(studies))
+    if key not in review.memo:
+        o = review.outcomes if studies is None else review.outcomes.filter(pl.col("study").is_in(list(studies)))
+        checks = pl.DataFrame([_check(r) for r in o.iter_rows(named=True)], schema=_SCHEMA)
+        df = pl.concat([o, checks], how="horizontal")
+        problem = ((pl.col("percent_check") == "not_reproduced").fill_null(False)
+                   | (pl.col("ci_check") == "not_reproduced").fill_null(False)
+                   | (pl.col("flags") != ""))
+        review.memo[key] = df.with_columns(problem=problem)
+    return review.memo[key]

@@ -19,6 +19,7 @@ import polars as pl
 from . import appraisal as appraisal_mod
 from . import grade as grade_mod
 from . import screening as screening_mod
+from .export import flat
 from .loading import Review, changelog, load
 from .plan import Plan, load_plan
 from .protocol import Protocol, Team, load_protocol, load_team
@@ -101,10 +102,6 @@ def release_tables(st: State) -> dict[str, pl.DataFrame]:
             "certainty": certainty_table(st)}
 
 
-def _flat(df: pl.DataFrame) -> pl.DataFrame:
-    return df.with_columns(pl.col(c).list.join(", ") for c, t in df.schema.items() if isinstance(t, pl.List))
-
-
 def write_release(st: State, version: str) -> list[Path]:
     """Write ``data/releases/<version>/`` (the version must be in the changelog)."""
     if version not in [r.version for r in st.releases]:
@@ -113,7 +110,7 @@ def write_release(st: State, version: str) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, df in release_tables(st).items():
-        _flat(df).write_csv(out / f"{name}.csv")
+        flat(df).write_csv(out / f"{name}.csv")
         paths.append(out / f"{name}.csv")
     return paths
 

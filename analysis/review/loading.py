@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -34,11 +35,35 @@ def validate(directory: Path | str | None = None) -> tuple[list[Study], list[Pro
     return validation.validate(Path(directory) if directory is not None else DATA_DIR)
 
 
+#: SHA-256 of each file's bytes, by path and stat signature (see :func:`_file_hash`)
+_FILE_HASHES: dict[tuple, str] = {}
+
+
+def _file_hash(f: Path) -> str:
+    """SHA-256 of a file's bytes, read again only when its stat signature changed.
+
+    The signature holds the modification and status-change times in nanoseconds, the size
+    and the inode: any write changes the status-change time (which no program can set back),
+    so a changed file is read again.  File times are coarse (a few milliseconds), so two writes
+    in quick succession can leave the same signature: a file changed in the last two seconds is
+    always read (git's "racy" rule).  A notebook calls :func:`load` once or more, and a warm
+    kernel runs hundreds of notebooks: without this, each call read every study file.
+    """
+    st = f.stat()
+    sig = (str(f), st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
+    if sig in _FILE_HASHES:
+        return _FILE_HASHES[sig]
+    digest = hashlib.sha256(f.read_bytes()).hexdigest()
+    if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > 2_000_000_000:
+        _FILE_HASHES[sig] = digest
+    return digest
+
+
 def _hash(files: list[Path]) -> str:
     h = hashlib.sha256()
     for f in files:
         h.update(f.name.encode())
-        h.update(f.read_bytes())
+        h.update(_file_hash(f).encode())
     return h.hexdigest()
 
 
@@ -51,12 +76,18 @@ def load(directory: Path | str | None = None) -> "Review":
     Cached by the SHA-256 of the files' names and contents.
     """
     directory = Path(directory) if directory is not None else DATA_DIR
-    key = (str(directory.resolve()), _hash(validation.study_files(directory)[0]))
-    if key not in _CACHE:
+    try:
+        key = (str(directory.resolve()), _hash(validation.study_files(directory)[0]))
+    except OSError:  # an unreadable file: validation names it (file, study, field), no cache entry
+        key = None
+    if key is None or key not in _CACHE:
         studies, problems = validate(directory)
         if problems:
             raise DataError(problems)
-        _CACHE[key] = Review(directory=directory, studies=studies)
+        review = Review(directory=directory, studies=studies)
+        if key is None:
+            return review
+        _CACHE[key] = review
     return _CACHE[key]
 
 
@@ -68,10 +99,23 @@ class Review:
     studies: list[Study] = field(default_factory=list)
 
     def study(self, study_id: str) -> Study:
+        try:
+            return self._by_id[study_id]
+        except KeyError:
+            raise KeyError(f"no study {study_id!r} in {self.directory} (known: {', '.join(self.ids)})") from None
+
+    @cached_property
+    def _by_id(self) -> dict[str, Study]:
+        index: dict[str, Study] = {}
         for s in self.studies:
-            if s.id == study_id:
-                return s
-        raise KeyError(f"no study {study_id!r} in {self.directory} (known: {', '.join(self.ids)})")
+            index.setdefault(s.id, s)  # the first, as a search in order would find
+        return index
+
+    @cached_property
+    def memo(self) -> dict:
+        """Results derived from this review alone, kept for the review's lifetime by the functions
+        that compute them (e.g. :func:`analysis.review.survival.reconstructions`), keyed by them."""
+        return {}
 
     @property
     def ids(self) -> list[str]:

@@ -24,6 +24,7 @@ Models (keys of :data:`MODELS`):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import polars as pl
@@ -132,10 +133,8 @@ def pool_counts(rows: pl.DataFrame, outcome: str, analysis: str, model: str, min
                     "a random-effects model has no finite estimate")
         return Pooled(model="crude_exact", detail=why, fit=fit, **_protocol(fit, ("estimate", "ci_low", "ci_high")), **base)
     if model == "glmm":
-        fit = meta.pool_proportions(events, n, transform="glmm", level=level, labels=labels)
-        t_based = meta.pool_proportions(events, n, transform="glmm", test="t", level=level, labels=labels)
-        values = {**_protocol(fit), "hk_low": _num(t_based.ci_low), "hk_high": _num(t_based.ci_high)}
-        detail = fit.model.method.split("(", 1)[-1].rstrip(")").replace("GLMM, ", "")  # e.g. "nAGQ=9, adaptive"
+        fit, values, detail = _glmm(tuple(int(x) for x in events), tuple(int(x) for x in n), level, tuple(labels))
+        values = dict(values)
         weights = None
     elif model == "logit_reml":
         fit = meta.pool_proportions(events, n, transform="logit", method="REML", level=level, labels=labels)
@@ -144,6 +143,21 @@ def pool_counts(rows: pl.DataFrame, outcome: str, analysis: str, model: str, min
     else:
         raise ValueError(f"unknown model for proportions: {model!r}")
     return Pooled(model=model, weights=weights, detail=detail, fit=fit, **values, **base)
+
+
+@lru_cache(maxsize=512)
+def _glmm(events: tuple[int, ...], n: tuple[int, ...], level: float, labels: tuple[str, ...]):
+    """The GLMM fit of these studies, its result-table values and detail, computed once per process.
+
+    Analysis sets often select the same studies (and a leave-one-out or subgroup refit can equal
+    another set), and the fit, with its profile-likelihood CI of tau^2, is the same for the same
+    input; so it is kept (the fit object is shared: results are frozen).
+    """
+    fit = meta.pool_proportions(np.asarray(events), np.asarray(n), transform="glmm", level=level, labels=list(labels))
+    t_based = fit.with_test("t")  # the same fit, t-based interval (no second fit)
+    values = {**_protocol(fit), "hk_low": _num(t_based.ci_low), "hk_high": _num(t_based.ci_high)}
+    detail = fit.model.method.split("(", 1)[-1].rstrip(")").replace("GLMM, ", "")  # e.g. "nAGQ=9, adaptive"
+    return fit, values, detail
 
 
 def pool_landmarks(rows: pl.DataFrame, outcome: str, analysis: str, min_k: int, level: float) -> Pooled:

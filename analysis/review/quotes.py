@@ -63,7 +63,8 @@ def source_file(study: Study, seeds: Path, sources: Path) -> Path | None:
     return None
 
 
-def verify(review: Review, seeds: Path | None = None, sources: Path | None = None) -> pl.DataFrame:
+def verify(review: Review, seeds: Path | None = None, sources: Path | None = None,
+           studies: list[str] | None = None) -> pl.DataFrame:
     """Check every quote of every study against its local source text; never raises.
 
     Parameters
@@ -74,6 +75,9 @@ def verify(review: Review, seeds: Path | None = None, sources: Path | None = Non
         The shared seeds folder (default :data:`SEEDS`).
     sources : Path, optional
         Reviewer-placed texts (default ``<review data folder>/sources``).
+    studies : list of str, optional
+        Only these studies (a study chapter checks its own quotes; each study's rows are the
+        same either way).
 
     Returns
     -------
@@ -85,7 +89,7 @@ def verify(review: Review, seeds: Path | None = None, sources: Path | None = Non
     seeds = SEEDS if seeds is None else Path(seeds)
     sources = Path(review.directory) / "sources" if sources is None else Path(sources)
     rows = []
-    for study in review.studies:
+    for study in review.studies if studies is None else [review.study(s) for s in studies]:
         path = source_file(study, seeds, sources)
         try:
             text = normalise(path.read_text(encoding="utf-8", errors="replace")) if path else None

@@ -77,6 +77,13 @@ def reconstructions(review: Review, study_id: str) -> list[Reconstruction]:
     only when the study has a single arm (otherwise it does not describe the arm).  Arms
     larger than :data:`MAX_RECONSTRUCT_N` are not enumerated (their printed CI is used).
     """
+    key = ("reconstructions", study_id)
+    if key not in review.memo:  # the synthesis asks once per outcome and analysis set
+        review.memo[key] = _reconstructions(review, study_id)
+    return list(review.memo[key])
+
+
+def _reconstructions(review: Review, study_id: str) -> list[Reconstruction]:
     study = review.study(study_id)
     arm_labels = {a.id: a.label for a in study.arms}
     out = []

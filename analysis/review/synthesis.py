@@ -26,6 +26,10 @@ from .survival import select_landmarks
 
 #: the analysis name of a leave-one-out refit and of a subgroup in the results table
 LEAVE_OUT = "leave out {study}"
+#: leave-one-out refits only up to this many studies: an influence analysis for a few studies, where
+#: one study can move the estimate; above it each study weighs little, a table of k refits is not
+#: read, and k refits of a k-study GLMM cost O(k^2) (1000 studies: a million study-fits per outcome)
+LEAVE_ONE_OUT_MAX_K = 30
 SUBGROUP = "subgroup {variable} = {value}"
 NOT_REPORTED = "not reported"
 
@@ -87,10 +91,11 @@ def _leave_one_out(plan: Plan, kind: str, outcome: str, rows: pl.DataFrame, mode
     """Refit the primary analysis without each included study in turn (metafor ``leave1out``).
 
     Only when the primary analysis pools at least three studies (with two, leaving one out
-    leaves one study); a refit below the plan's ``min_k`` is the crude count, as everywhere.
+    leaves one study) and at most :data:`LEAVE_ONE_OUT_MAX_K`; a refit below the plan's
+    ``min_k`` is the crude count, as everywhere.
     """
     inc = rows.filter(pl.col("included"))
-    if inc.height < 3:
+    if inc.height < 3 or inc.height > LEAVE_ONE_OUT_MAX_K:
         return []
     return [_pool(plan, kind, inc.filter(pl.col("study") != sid), outcome, LEAVE_OUT.format(study=sid), model)
             for sid in inc["study"]]

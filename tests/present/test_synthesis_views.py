@@ -99,3 +99,19 @@ def test_the_switch_offers_every_subgroup_of_the_primary_analysis(review, plan):
     studies = frame.filter((pl.col("set") == "subgroup publication = conference abstract") & (pl.col("kind") == "study"))
     assert studies["label"].to_list() == ["Zhang 2020 (ASH abstract): Relapsed after allo-HSCT (transplant-donor CAR-T)"]
     assert set(frame["set"]) == set(sets)
+
+
+def test_a_set_of_many_studies_shows_its_pooled_rows_and_a_note(review, plan, monkeypatch):
+    an = synthesis.analyse(review, "crs_grade3plus", plan)
+    k = an.rows["primary"].filter(pl.col("included")).height
+    monkeypatch.setattr(page, "FOREST_MAX_STUDIES", k - 1)
+    frame = page.forest_frame(an).filter(pl.col("set") == "primary")
+    assert frame.filter(pl.col("kind") == "study").height == 0
+    assert frame.filter(pl.col("kind") == "note")["label"].to_list() == [f"{k} studies: see the table below"]
+    assert frame.filter(pl.col("kind") == "pooled").height == 1
+
+
+def test_leave_one_out_stops_above_its_limit(review, plan, monkeypatch):
+    assert synthesis.analyse(review, "crs_grade3plus", plan).leave_one_out  # k = 3 today
+    monkeypatch.setattr(synthesis, "LEAVE_ONE_OUT_MAX_K", 2)
+    assert synthesis.analyse(review, "crs_grade3plus", plan).leave_one_out == []

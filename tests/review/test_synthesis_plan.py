@@ -226,3 +226,9 @@ def test_adding_a_study_raises_k_in_every_outcome_it_reports(review, plan, tmp_p
     for outcome in ("cr", "crs_grade3plus", "nrm"):
         row = after.filter(pl.col("outcome") == outcome).row(0, named=True)
         assert row["k"] == k[outcome] + 1 and "new2026" in row["studies"]
+
+
+def test_csv_export_is_blind_to_the_last_bits_of_a_float():
+    a = pl.DataFrame({"x": [5.289374432991944], "studies": [["a", "b"]]})
+    b = pl.DataFrame({"x": [5.289374432991895], "studies": [["a", "b"]]})
+    assert export.flat(a).write_csv() == export.flat(b).write_csv() == "x,studies\n5.289374433,\"a, b\"\n"

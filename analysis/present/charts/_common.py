@@ -5,7 +5,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import altair as alt
+from ._altair import alt
 import pandas as pd
 import polars as pl
 

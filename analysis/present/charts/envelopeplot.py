@@ -8,7 +8,7 @@ report printed them, with their printed intervals.
 """
 from __future__ import annotations
 
-import altair as alt
+from ._altair import alt
 import polars as pl
 
 from ._common import _require, _title, _to_pandas

@@ -5,7 +5,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import altair as alt
+from ._altair import alt
 import pandas as pd
 import polars as pl
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import altair as alt
+from ._altair import alt
 import polars as pl
 
 from ._common import _require, _title, _to_pandas

@@ -27,6 +27,7 @@ import hashlib
 import html as _html
 import json
 import os
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -94,14 +95,17 @@ def spec_of(chart: Any) -> dict[str, Any]:
     """The Vega-Lite spec of an Altair chart under the book's theme.
 
     The theme is registered under :data:`THEME_NAME` (a name in Altair's registry) and enabled
-    only while the spec is written, so the globally active theme is left as it was.
+    only while the spec is written, so the globally active theme is left as it was.  The spec is
+    not validated against the Vega-Lite schema here (a tenth of a second per chart, the same
+    dict either way): ``tests/test_book_charts.py`` validates every spec the book stores, and
+    the chart tests validate each builder's output.
     """
-    import altair as alt
+    from ._altair import alt
 
     if THEME_NAME not in alt.theme.names():
         alt.theme.register(THEME_NAME, enable=False)(theme)
     with alt.theme.enable(THEME_NAME):
-        return chart.to_dict()
+        return chart.to_dict(validate=False)
 
 
 def mimebundle(chart_or_spec: Any, embed_options: Mapping[str, Any] | None = None) -> dict[str, str]:
@@ -156,11 +160,43 @@ def static_svg(spec: Mapping[str, Any]) -> str:
 
     The SVG is rendered from the same spec (its parameters at their initial values); vl-convert
     writes text as escaped SVG text, and the XML prolog is dropped so it can sit inside HTML.
+    Clip-path ids are renumbered by :func:`_renumber_clips`.
     """
     import vl_convert as vlc
 
     svg = vlc.vegalite_to_svg(dict(spec))
-    return svg[svg.index("<svg"):] if "<svg" in svg else svg
+    return _renumber_clips(svg[svg.index("<svg"):] if "<svg" in svg else svg)
+
+
+#: the next clip-path id of the notebook being executed (see :func:`_renumber_clips`)
+_NEXT_CLIP = [1]
+_CLIP = re.compile(r'(id="clip|url\(#clip)(\d+)')
+
+
+def reset_clip_ids() -> None:
+    """Start clip-path ids at 1 again: called before each notebook by a warm kernel
+    (:func:`analysis.kernel_state.reset`), as a fresh kernel starts at 1."""
+    _NEXT_CLIP[0] = 1
+
+
+def _renumber_clips(svg: str) -> str:
+    """Clip-path ids numbered 1, 2, ... through the notebook, in order of first appearance.
+
+    Vega numbers clip paths with a counter that lives as long as vl-convert's JavaScript
+    runtime, i.e. the process: in a fresh kernel a notebook's charts get ``clip1``, ``clip2``,
+    ... (unique on the page); in a kernel that executed another notebook before, the counter
+    goes on from there.  Renumbering by a counter of our own, which :func:`reset_clip_ids` puts
+    back to 1 before each notebook, gives exactly the fresh kernel's ids whatever ran before.
+    """
+    mapping: dict[str, int] = {}
+
+    def sub(m: re.Match[str]) -> str:
+        if m.group(2) not in mapping:
+            mapping[m.group(2)] = _NEXT_CLIP[0]
+            _NEXT_CLIP[0] += 1
+        return f"{m.group(1)}{mapping[m.group(2)]}"
+
+    return _CLIP.sub(sub, svg)
 
 
 class Offline:
@@ -187,7 +223,7 @@ def setup(renderer: str = RENDERER_NAME, **renderer_options: Any) -> None:
     renderer, it displays charts with :func:`display`.  Pass ``renderer="default"`` to go back
     to Altair's own renderer.
     """
-    import altair as alt
+    from ._altair import alt
 
     if RENDERER_NAME not in alt.renderers.names():
         alt.renderers.register(RENDERER_NAME, lambda spec, embed_options=None, **_: mimebundle(spec, embed_options))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import altair as alt
+from ._altair import alt
 import pandas as pd
 import polars as pl
 

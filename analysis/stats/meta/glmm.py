@@ -15,6 +15,7 @@ interval it implies) inverts the likelihood-ratio statistic against chi^2_1.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from scipy import optimize, special, stats
 
 from .._util import check_counts, check_level, dot, norm_isf, t_isf, t_sf
 from .effects import escalc_proportion
-from .quadrature import agq_loglik, binom_loglik_const, gh_rule, newton_polish, num_hessian, quad_loglik
+from .quadrature import agq_loglik, binom_loglik_const, gh_rule, maximise_1d, newton_polish, num_hessian, quad_loglik
 from .results import Fit
 from .tau2 import HeterogeneityCI, from_tau2_bounds
 
@@ -116,6 +117,18 @@ class GLMMResult(Fit):
         yi, vi = escalc_proportion(self.events, self.n, "logit")
         z = norm_isf((1.0 - self.level) / 2)
         return yi, yi - z * np.sqrt(vi), yi + z * np.sqrt(vi)
+
+    def with_test(self, test: str) -> GLMMResult:
+        """The same fit under another test ("z" or "t"): the statistic, p-value and intervals change.
+
+        No refit: the model does not depend on the test, so this equals
+        ``glmm_proportion(..., test=test)`` on the same data to the last bit, at no cost.
+        """
+        tst = str(test).lower()
+        if tst not in ("z", "t"):
+            raise ValueError("test must be 'z' or 't'")
+        return dataclasses.replace(self, **_test_fields(self.estimate, self.se, self.tau2, self.level, tst, self.k),
+                                   _cache={})
 
     def _refit(self, keep: np.ndarray) -> GLMMResult:
         return glmm_proportion(self.events[keep], self.n[keep], level=self.level, nAGQ=self._nagq_option,
@@ -224,40 +237,67 @@ def _fit_adaptive(x, nn, lconst, pbar, ll_fe, tol: float, max_nagq: int):
     return seq[-1], prev, tuple(path)
 
 
-def _profile_at(theta: float, x, nn, lconst, nagq: int | None, beta0: float) -> tuple[float, float]:
-    """(max over mu of the log-likelihood at tau = theta, the maximising mu); ``nagq=None`` uses quad."""
+def _profile_at(theta: float, x, nn, lconst, nagq: int | None, beta0: float,
+                cache: dict | None = None) -> tuple[float, float]:
+    """(max over mu of the log-likelihood at tau = theta, the maximising mu); ``nagq=None`` uses quad.
+
+    The maximum over mu is found by Newton's method from ``beta0`` (:func:`~.quadrature.maximise_1d`; Brent's
+    method if the curvature is not negative there, or, for quad, if it leaves Brent's bounds); ``cache`` carries the conditional modes of
+    the quadrature from call to call (they depend on mu and tau, not on the node count).
+    """
     if nagq is None:
+        # quad's relative error (1e-11) makes the difference quotients noisy: a wider step
+        found = maximise_1d(lambda b: quad_loglik(b, theta, x, nn, lconst), beta0, h=1e-3, xtol=1e-8, ftol=1e-11)
+        if found is not None and abs(found[1] - beta0) < 5.0 + 3.0 * theta:
+            return found
         f = lambda b: -quad_loglik(b, theta, x, nn, lconst)  # noqa: E731
         width = 5.0 + 3.0 * theta
         opt = optimize.minimize_scalar(f, bounds=(beta0 - width, beta0 + width), method="bounded",
                                        options={"xatol": 1e-8})
         return -float(opt.fun), float(opt.x)
     z, wz = gh_rule(nagq)
-    cache: dict = {}
-    opt = optimize.minimize_scalar(lambda b: -agq_loglik(b, theta, x, nn, lconst, z, wz, cache),
+    cache = {} if cache is None else cache
+    found = maximise_1d(lambda b: agq_loglik(b, theta, x, nn, lconst, z, wz, cache, keep_root=True), beta0)
+    if found is not None:
+        return found
+    opt = optimize.minimize_scalar(lambda b: -agq_loglik(b, theta, x, nn, lconst, z, wz, cache, keep_root=True),
                                    bracket=(beta0 - 1.0, beta0 + 1.0), tol=1e-10)
     return -float(opt.fun), float(opt.x)
 
 
-def profile_loglik(res: GLMMResult, theta: float, tol: float = 1e-8) -> float:
+def profile_loglik(res: GLMMResult, theta: float, tol: float = 1e-8, state: dict | None = None) -> float:
     """max over mu of the log-likelihood at tau = theta; exact (binomial) at theta = 0.
 
     The nodes are raised from the fit's along :data:`NAGQ_SEQUENCE` until the profiled value
     settles (|change| < ``tol``): a tau far from the estimate can need more nodes than the fit
     did. Where 101 nodes do not settle (very large tau with sparse studies), the integral is
-    taken by :func:`scipy.integrate.quad` instead (:func:`~.quadrature.quad_loglik`).
+    taken by :func:`scipy.integrate.quad` instead (:func:`~.quadrature.quad_loglik`).  Each
+    node count starts from the previous one's maximising mu (and conditional modes).
+
+    ``state`` (a dict kept by the caller between calls, as :func:`profile_tau2_ci` does) starts
+    the search at a new tau from the maximising mu and the studies' linear predictors
+    mu + tau u_i found at the previous tau: the conditional modes then need a few Newton steps
+    instead of a bisection from zero.  It changes where the iterations start, not what they
+    converge to.
     """
     x, nn = res.events, res.n
     lconst = binom_loglik_const(x, nn)
     if theta <= 0:
         return _heterogeneity_tests(x, nn, lconst)[0]
-    prev, beta = None, res.estimate
+    prev, beta, cache = None, res.estimate, {}
+    if state and "eta" in state:
+        beta = state["beta"]
+        cache["u"] = (state["eta"] - beta) / theta
     for q in [res.nAGQ] + [q for q in NAGQ_SEQUENCE if q > res.nAGQ]:
-        val, beta = _profile_at(theta, x, nn, lconst, q, beta)
+        val, beta = _profile_at(theta, x, nn, lconst, q, beta, cache)
         if prev is not None and abs(val - prev) < tol:
-            return val
+            break
         prev = val
-    return _profile_at(theta, x, nn, lconst, None, res.estimate)[0]
+    else:
+        val, beta = _profile_at(theta, x, nn, lconst, None, beta)
+    if state is not None and "u" in cache:
+        state["beta"], state["eta"] = beta, beta + theta * cache["u"]
+    return val
 
 
 def profile_tau2_ci(res: GLMMResult, level: float) -> tuple[float, float, str]:
@@ -271,8 +311,10 @@ def profile_tau2_ci(res: GLMMResult, level: float) -> tuple[float, float, str]:
     crit = float(stats.chi2.ppf(level, 1))
     theta_hat = math.sqrt(res.tau2)
 
+    state: dict = {}
+
     def excess(theta: float) -> float:
-        return 2.0 * (res.loglik - profile_loglik(res, theta)) - crit
+        return 2.0 * (res.loglik - profile_loglik(res, theta, state=state)) - crit
 
     lower = 0.0
     if theta_hat > 0 and excess(0.0) > 0:
@@ -386,6 +428,23 @@ def glmm_proportion(events, n, level: float = 0.95, nAGQ: int | str = "auto", me
             beta, theta, ll, se = _fit_ml(x, nn, lconst, nodes, pbar, ll_fe, _start(x, nn, pbar))
         tau2 = theta * theta
         label = f"ML (GLMM, nAGQ={nodes}{', adaptive' if auto else ''})"
+    tested = _test_fields(beta, se, tau2, lvl, tst, k)
+    _, vi0 = escalc_proportion(x, nn, "logit")
+    w0 = 1.0 / vi0
+    W0 = w0.sum()
+    vt = (k - 1) / (W0 - dot(w0, w0) / W0) if k > 1 else float("nan")
+    return GLMMResult(
+        method=label, random=meth == "ML", k=k, level=lvl, nAGQ=nodes, estimate=beta, se=se, **tested,
+        tau2=tau2, i2=float(100 * tau2 / (vt + tau2)) if k > 1 else 0.0, h2=float(tau2 / vt + 1) if k > 1 else 1.0,
+        q=q_w, q_lrt=q_lrt, q_df=q_df, q_pval=float(stats.chi2.sf(q_w, q_df)) if q_df > 0 else 1.0,
+        q_lrt_pval=float(stats.chi2.sf(q_lrt, q_df)) if q_df > 0 else 1.0, loglik=ll, events=x, n=nn, vt=float(vt),
+        nagq_path=path, _labels=labs,
+    )
+
+
+def _test_fields(beta: float, se: float, tau2: float, lvl: float, tst: str, k: int) -> dict:
+    """The fields of a GLMM result that depend on the test ("z" or "t", k - 1 df): statistic,
+    p-value, confidence and prediction intervals."""
     ddf = k - 1 if tst == "t" else None
     if ddf is not None and ddf < 1:
         raise ValueError("test='t' needs k >= 2 studies")
@@ -393,15 +452,5 @@ def glmm_proportion(events, n, level: float = 0.95, nAGQ: int | str = "auto", me
     stat = beta / se
     pval = 2 * t_sf(abs(stat), ddf) if ddf else float(2 * stats.norm.sf(abs(stat)))
     pi_se = math.sqrt(se * se + tau2)
-    _, vi0 = escalc_proportion(x, nn, "logit")
-    w0 = 1.0 / vi0
-    W0 = w0.sum()
-    vt = (k - 1) / (W0 - dot(w0, w0) / W0) if k > 1 else float("nan")
-    return GLMMResult(
-        method=label, random=meth == "ML", k=k, level=lvl, nAGQ=nodes, estimate=beta, se=se, zval=stat, pval=pval,
-        ci_low=beta - crit * se, ci_high=beta + crit * se, pi_low=beta - crit * pi_se, pi_high=beta + crit * pi_se,
-        tau2=tau2, i2=float(100 * tau2 / (vt + tau2)) if k > 1 else 0.0, h2=float(tau2 / vt + 1) if k > 1 else 1.0,
-        q=q_w, q_lrt=q_lrt, q_df=q_df, q_pval=float(stats.chi2.sf(q_w, q_df)) if q_df > 0 else 1.0,
-        q_lrt_pval=float(stats.chi2.sf(q_lrt, q_df)) if q_df > 0 else 1.0, loglik=ll, events=x, n=nn, vt=float(vt),
-        test=tst, ddf=ddf, nagq_path=path, _labels=labs,
-    )
+    return {"zval": stat, "pval": pval, "ci_low": beta - crit * se, "ci_high": beta + crit * se,
+            "pi_low": beta - crit * pi_se, "pi_high": beta + crit * pi_se, "test": tst, "ddf": ddf}

@@ -81,6 +81,15 @@ class ProportionResult(ModelView):
         lo, hi = back(self.yi - z * s), back(self.yi + z * s)
         return back(self.yi), np.minimum(lo, hi), np.maximum(lo, hi)
 
+    def with_test(self, test: str) -> ProportionResult:
+        """This pooled GLMM proportion under another test ("z" or "t") without refitting
+        (:meth:`GLMMResult.with_test`): equal to ``pool_proportions(..., transform="glmm",
+        test=test)`` on the same data and options to the last bit."""
+        if self.transform != "glmm":
+            raise ValueError("with_test applies to transform='glmm' (other models: pool_proportions(test=...))")
+        return _view(self.transform, self.events, self.n, self.yi, self.vi, self.model.with_test(test),
+                     self._labels, {**self._options, "test": test})
+
     def _refit(self, keep: np.ndarray) -> ProportionResult:
         return pool_proportions(self.events[keep], self.n[keep], transform=self.transform,
                                 labels=[lab for lab, k in zip(self.labels, keep) if k], **self._options)
@@ -145,6 +154,11 @@ def pool_proportions(
     else:
         yi, vi = escalc_proportion(x, nn, t, add=add)
         model = rma(yi, vi, method=method, test=test, level=level, pi=pi, labels=labs, measure=_MEASURE[t])
+    return _view(t, x, nn, yi, vi, model, labs, options)
+
+
+def _view(t: str, x, nn, yi, vi, model, labs, options) -> ProportionResult:
+    """The model's estimate and intervals back-transformed to the proportion scale."""
     vals = mapped(back_transform(t, nn), {"estimate": model.estimate, "ci_low": model.ci_low, "ci_high": model.ci_high,
                                           "pi_low": model.pi_low, "pi_high": model.pi_high,
                                           "hk_low": model.hk_low, "hk_high": model.hk_high})

@@ -1,0 +1,116 @@
+"""The warm executor (analysis/build.py, analysis/kernels.py) writes what a fresh kernel writes.
+
+A warm kernel runs many notebooks: each must come out byte for byte as from a fresh kernel per
+notebook (``analysis.__main__.execute_notebook``, the reference), whatever ran before it in the
+kernel -- execution counts, charts' clip-path ids, warnings and the user namespace included.
+(``make test`` also runs nbval over every notebook, each in a fresh kernel, against the outputs
+the warm executor stored.)
+"""
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from analysis import build
+from analysis.__main__ import execute_notebook
+from analysis.kernels import WarmKernel
+from analysis.review.loading import load
+from factory import ROOT
+
+#: a chapter with charts (clip-path ids, vl-convert), the smallest page, and a synthesis table page
+NOTEBOOKS = ("studies/roddie2025.ipynb", "whats_new.ipynb", "synthesis/characteristics.ipynb")
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory) -> dict[str, str]:
+    """Each notebook executed in its own fresh kernel: the reference bytes."""
+    out = {}
+    for name in NOTEBOOKS:
+        path = tmp_path_factory.mktemp("fresh") / Path(name).name
+        shutil.copy(ROOT / "book" / name, path)
+        execute_notebook(path)
+        out[name] = path.read_text(encoding="utf-8")
+    return out
+
+
+def warm_run(order: list[str]) -> list[str]:
+    """Execute the notebooks in ``order`` one after the other in one warm kernel; their texts."""
+    async def run() -> list[str]:
+        kernel = WarmKernel()
+        await kernel.start()
+        try:
+            texts = []
+            for name in order:
+                outcome = await kernel.execute(ROOT / "book" / name)
+                assert outcome.error is None, outcome.error
+                texts.append(build.text_of(outcome.nb))
+            return texts
+        finally:
+            await kernel.stop()
+    return asyncio.run(run())
+
+
+def test_a_warm_kernel_writes_the_bytes_of_a_fresh_kernel(fresh):
+    # the chart chapter runs twice, after other notebooks: its clip ids and counts must restart
+    order = [NOTEBOOKS[0], NOTEBOOKS[1], NOTEBOOKS[2], NOTEBOOKS[0]]
+    texts = warm_run(order)
+    for name, text in zip(order, texts):
+        assert text == fresh[name], f"{name} differs from a fresh kernel's output"
+
+
+def test_the_fresh_reference_stores_execution_counts_from_one(fresh):
+    nb = nbformat.reads(fresh[NOTEBOOKS[0]], as_version=4)
+    counts = [c.execution_count for c in nb.cells if c.cell_type == "code"]
+    assert counts == list(range(1, len(counts) + 1))
+
+
+def test_the_kernel_is_reset_between_notebooks(tmp_path):
+    first = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import warnings\nleft_behind = 1\nwarnings.warn('shown once per fresh kernel')")])
+    second = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import os, warnings\nprint('left_behind' in dir(), os.getcwd())\nwarnings.warn('shown once per fresh kernel')"),
+        nbformat.v4.new_code_cell("1 + 1")])
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    nbformat.write(first, tmp_path / "a" / "first.ipynb")
+    nbformat.write(second, tmp_path / "b" / "second.ipynb")
+
+    async def run():
+        kernel = WarmKernel()
+        await kernel.start()
+        try:
+            return [await kernel.execute(tmp_path / d / f"{n}.ipynb") for d, n in (("a", "first"), ("b", "second"))]
+        finally:
+            await kernel.stop()
+
+    _, second_run = asyncio.run(run())
+    cells = second_run.nb.cells
+    text = "".join(o.get("text", "") for o in cells[0].outputs)
+    assert f"False {tmp_path / 'b'}" in text  # namespace cleared, working directory the notebook's
+    assert any(o.get("name") == "stderr" and "shown once" in o["text"] for o in cells[0].outputs)  # warned again
+    assert [c.execution_count for c in cells] == [1, 2]
+    assert cells[1].outputs[0]["execution_count"] == 2
+
+
+def test_a_failing_notebook_is_reported_not_written_and_not_cached(tmp_path):
+    book = tmp_path / "book"
+    book.mkdir()
+    good = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('fine')")])
+    bad = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("raise ValueError('broken page')")])
+    nbformat.write(good, book / "good.ipynb")
+    nbformat.write(bad, book / "bad.ipynb")
+    before = (book / "bad.ipynb").read_bytes()
+    cache = tmp_path / "cache.json"
+    result = build.execute_book(load(ROOT / "tests" / "fixtures" / "review"), book, jobs=1, cache_file=cache,
+                                log=lambda line: None)
+    assert not result.ok and [o.path.name for o in result.failed] == ["bad.ipynb"]
+    assert "broken page" in result.failed[0].error
+    assert (book / "bad.ipynb").read_bytes() == before
+    assert [o.path.name for o in result.executed] == ["good.ipynb"]
+    again = build.execute_book(load(ROOT / "tests" / "fixtures" / "review"), book, jobs=1, cache_file=cache,
+                               log=lambda line: None)
+    assert [o.path.name for o in again.failed] == ["bad.ipynb"] and [p.name for p in again.current] == ["good.ipynb"]

@@ -1,0 +1,130 @@
+"""Incremental execution: a notebook runs again exactly when something it reads changed.
+
+On a copy of the fixture review: nothing changed -> nothing executed; one count changed in one
+study file -> that study's chapter (which then shows the new count), the chapters that name it
+as overlapping and the pages over all studies run again, and no other study chapter does --
+and that other chapter, executed anyway, gives the same bytes (its declared inputs are enough).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from analysis import build, notebooks
+from analysis.kernels import WarmKernel
+from analysis.review.loading import load
+from factory import FIXTURE, ROOT
+
+STUDIES = ("hua2020", "zhang2021", "ddcart2_2025")
+
+
+def run(book: Path, data: Path, cache: Path) -> build.Result:
+    result = build.execute_book(load(data), book, jobs=2, cache_file=cache, log=lambda line: None)
+    assert result.ok, [o.error for o in result.failed]
+    return result
+
+
+def names(paths) -> set[str]:
+    return {Path(getattr(p, "path", p)).stem for p in paths}
+
+
+@pytest.fixture
+def review_copy(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    shutil.copytree(FIXTURE, data)
+    book = tmp_path / "book"
+    (book / "studies").mkdir(parents=True)
+    (book / "synthesis").mkdir()
+    for sid in STUDIES:
+        shutil.copy(ROOT / "book" / "studies" / f"{sid}.ipynb", book / "studies")
+    shutil.copy(ROOT / "book" / "synthesis" / "characteristics.ipynb", book / "synthesis")
+    monkeypatch.setenv("REVIEW_DATA_DIR", str(data))  # the kernels read the copy
+    return book, data, tmp_path / "_build" / ".exec-cache.json"
+
+
+def test_only_what_reads_a_changed_file_runs_again(review_copy):
+    book, data, cache = review_copy
+    first = run(book, data, cache)
+    assert names(first.executed) == {*STUDIES, "characteristics"}
+    assert names(run(book, data, cache).executed) == set()  # nothing changed, nothing runs
+
+    study = data / "studies" / "hua2020.yaml"
+    text = study.read_text(encoding="utf-8")
+    old = "  - outcome: agvhd_any\n    arm: car_t\n    events: 1\n"
+    assert old in text
+    study.write_text(text.replace(old, old.replace("events: 1", "events: 2")), encoding="utf-8")
+    untouched = (book / "studies" / "ddcart2_2025.ipynb").read_bytes()
+
+    third = run(book, data, cache)
+    # hua2020's chapter; zhang2021's names hua2020 as overlapping; characteristics reads all studies
+    assert names(third.executed) == {"hua2020", "zhang2021", "characteristics"}
+    chapter = (book / "studies" / "hua2020.ipynb").read_text(encoding="utf-8")
+    row = "| Acute GVHD\\\\, any grade | Donor\\\\-derived CD19 CAR\\\\-T | {}\\\\/13 |"  # as stored in the JSON
+    assert row.format(2) in chapter and row.format(1) not in chapter
+
+    # the study chapter left alone gives the same bytes when executed anyway
+    async def again() -> str:
+        kernel = WarmKernel()
+        await kernel.start()
+        try:
+            outcome = await kernel.execute(book / "studies" / "ddcart2_2025.ipynb")
+            assert outcome.error is None, outcome.error
+            return build.text_of(outcome.nb)
+        finally:
+            await kernel.stop()
+    assert asyncio.run(again()).encode() == untouched
+
+
+def test_a_markdown_edit_reexecutes_nothing_and_a_code_edit_its_notebook(review_copy):
+    book, data, cache = review_copy
+    (book / "studies" / "zhang2021.ipynb").unlink()
+    (book / "studies" / "ddcart2_2025.ipynb").unlink()
+    run(book, data, cache)
+    path = book / "studies" / "hua2020.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[0].source += "\n\nA sentence added to the prose."
+    nbformat.write(nb, path)
+    assert names(run(book, data, cache).executed) == set()
+    nb.cells[1].source += "\n# a comment in code"
+    nbformat.write(nb, path)
+    assert names(run(book, data, cache).executed) == {"hua2020"}
+
+
+def test_outputs_not_written_by_the_executor_are_not_trusted(review_copy):
+    book, data, cache = review_copy
+    run(book, data, cache)
+    path = book / "synthesis" / "characteristics.ipynb"
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    next(c for c in nb["cells"] if c["cell_type"] == "code")["outputs"] = []  # e.g. an old version checked out
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    assert names(run(book, data, cache).executed) == {"characteristics"}
+
+
+def test_inputs_of_a_study_chapter_and_of_other_pages(tmp_path):
+    review = load(FIXTURE)
+    book = ROOT / "book"
+    chapter = notebooks.inputs(book / "studies" / "hua2020.ipynb", review, book, seeds=tmp_path)
+    rel = {p.relative_to(FIXTURE).as_posix() if p.is_relative_to(FIXTURE) else p.name for p in chapter}
+    assert rel == {"studies/hua2020.yaml", "sources/hua2020.txt", "studies/zhang2021.yaml",
+                   review.study("hua2020").extracted_from.document}
+    every = notebooks.inputs(book / "synthesis" / "survival.ipynb", review, book, seeds=tmp_path)
+    assert {p for p in FIXTURE.rglob("*") if p.is_file()} <= set(every)
+
+
+def test_the_package_fingerprint_covers_every_file(tmp_path):
+    pkg = tmp_path / "analysis"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "sub" / "m.py").write_text("x = 1\n")
+    (pkg / "data.json").write_text("{}")
+    (tmp_path / "requirements.txt").write_text("numpy==2\n")
+    first = notebooks.Hasher().package(pkg, tmp_path)
+    (pkg / "data.json").write_text("{ }")
+    assert notebooks.Hasher().package(pkg, tmp_path) != first
+    (pkg / "data.json").write_text("{}")
+    (tmp_path / "requirements.txt").write_text("numpy==3\n")
+    assert notebooks.Hasher().package(pkg, tmp_path) != first

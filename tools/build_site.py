@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Render the book's stored notebook outputs into ``_build/html`` with Sphinx (Jupyter Book 1).
+
+Usage: ``python tools/build_site.py [--fresh]`` (the second step of ``make book``, after
+``python -m analysis execute`` has made every notebook's stored outputs current).
+
+Two guarantees of the old ``rm -rf _build/html && jupyter-book build --all`` are kept while
+the parsed pages are reused between builds:
+
+* **No file of an earlier build is published.**  Sphinx writes into an empty folder
+  (``_build/html.new``) that replaces ``_build/html`` only when the build succeeded; a failed
+  build leaves no ``_build/html``.  Only the parsed documents (``_build/.doctrees``) persist,
+  and every page is written again from them.
+* **Every warning fails the build, every time** (``-W -n --keep-going``).  Sphinx re-reads only
+  the sources that changed, so a warning of an unchanged page would not be repeated: the parsed
+  documents are therefore kept only after a build without warnings, and thrown away after any
+  failure.  They are also thrown away -- the next build reads every page -- when anything they
+  depend on besides the pages themselves changes (:func:`doctree_key`: the configuration, the
+  table of contents and the set of pages it finds, the book's Sphinx extensions, the lock file).
+
+``--fresh`` reads every page (what ``jupyter-book build --all`` did): the benchmarks' floor.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD = ROOT / "_build"
+HTML = BUILD / "html"
+DOCTREES = BUILD / ".doctrees"
+KEY_FILE = DOCTREES / "review-doctree-key"
+#: what the parsed documents depend on besides their own sources
+DEPENDS = ("_config.yml", "_toc.yml", "requirements.txt", "book/_ext/*.py")
+
+
+def doctree_key(root: Path = ROOT) -> str:
+    """SHA-256 of the files in :data:`DEPENDS` and of the list of the book's page files."""
+    h = hashlib.sha256()
+    for pattern in DEPENDS:
+        for p in sorted(root.glob(pattern)):
+            h.update(p.relative_to(root).as_posix().encode() + b"\0" + p.read_bytes())
+    pages = sorted(p.relative_to(root).as_posix() for p in (root / "book").rglob("*")
+                   if p.suffix in (".md", ".ipynb") and not any(part.startswith(("_", "."))
+                                                                 for part in p.relative_to(root / "book").parts))
+    h.update("\n".join(pages).encode())
+    return h.hexdigest()
+
+
+def sphinx(out: Path, doctrees: Path, fresh: bool) -> int:
+    """One Jupyter Book (Sphinx) HTML build of the repository into ``out``; its exit status."""
+    # jsonschema (imported by Jupyter Book to check _config.yml, without format checks) would
+    # otherwise import rfc3987_syntax, which compiles a grammar for 0.9 s (see
+    # analysis/present/charts/_altair.py)
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    from jupyter_book.sphinx import build_sphinx
+
+    result = build_sphinx(ROOT, out, noconfig=True, path_config=str(ROOT / "_config.yml"),
+                          confoverrides={"external_toc_path": (ROOT / "_toc.yml").as_posix(), "nitpicky": True,
+                                         "latex_individualpages": False},
+                          doctreedir=doctrees, freshenv=fresh, warningiserror=True, keep_going=True)
+    return result if isinstance(result, int) else 1
+
+
+def build(fresh: bool = False) -> int:
+    """Build ``_build/html`` (module docstring); 0 on success."""
+    key = doctree_key()
+    if fresh or not KEY_FILE.is_file() or KEY_FILE.read_text() != key:
+        shutil.rmtree(DOCTREES, ignore_errors=True)
+        fresh = True
+    new = BUILD / "html.new"
+    shutil.rmtree(new, ignore_errors=True)
+    t0 = time.perf_counter()
+    status = sphinx(new, DOCTREES, fresh)
+    if status != 0:
+        shutil.rmtree(DOCTREES, ignore_errors=True)  # the next build reads every page and repeats every warning
+        shutil.rmtree(new, ignore_errors=True)
+        shutil.rmtree(HTML, ignore_errors=True)
+        print("build-site: Sphinx failed (see above); _build/html removed", file=sys.stderr)
+        return 1
+    old = BUILD / "html.old"
+    shutil.rmtree(old, ignore_errors=True)
+    if HTML.exists():
+        HTML.rename(old)
+    new.rename(HTML)
+    shutil.rmtree(old, ignore_errors=True)
+    KEY_FILE.write_text(key)
+    print(f"build-site: {'all pages read' if fresh else 'changed pages read'}, every page written into "
+          f"{HTML.relative_to(ROOT)} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--fresh", action="store_true", help="read every page (ignore the parsed documents of earlier builds)")
+    return build(ap.parse_args(argv).fresh)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
