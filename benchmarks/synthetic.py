@@ -13,7 +13,8 @@ outcomes so that a grade-3+ count stays below the any-grade count; printed perce
 recomputed at the template's precision, printed CIs of proportions dropped (they would not
 match the new counts); a template whose Kaplan-Meier landmarks are printed for arms of 30 or
 fewer keeps its size (its percentages stay reachable); and the template's overlaps replaced by a few random overlaps with
-earlier synthetic studies.  So the studies differ in outcomes, arms (one or two, combined arms),
+earlier synthetic studies; the records, screening and appraisals are made to match
+(:func:`write_records_and_appraisals`).  So the studies differ in outcomes, arms (one or two, combined arms),
 survival figures (Kaplan-Meier landmarks and medians) and sizes, and every analysis of the plan
 has studies to pool.
 """
@@ -126,11 +127,49 @@ def write_review(n: int, dest: Path, seed: int = 18) -> Path:
         p.unlink()
     rng = random.Random(seed)
     ids: list[str] = []
+    made: list[tuple[dict, dict]] = []
     for i in range(1, n + 1):
-        s = synthetic_study(rng.choice(templates), i, rng, ids)
+        template = rng.choice(templates)
+        s = synthetic_study(template, i, rng, ids)
         (studies / f"{s['id']}.yaml").write_text(yaml.safe_dump(s, allow_unicode=True, sort_keys=False), encoding="utf-8")
         ids.append(s["id"])
+        made.append((template, s))
+    write_records_and_appraisals(repo / "data", made)
     return repo
+
+
+def write_records_and_appraisals(data: Path, made: list[tuple[dict, dict]]) -> None:
+    """What ``validate`` asks of an included study besides its file: a screened record and an appraisal.
+
+    The real records and screening are replaced by one synthetic database search whose every
+    record (a made-up PMID) is included as one synthetic study; each study's appraisal is its
+    template's, with the study id replaced (the arms are the template's).
+    """
+    from analysis.review.records import to_ris
+
+    records = data / "records"
+    shutil.rmtree(records, ignore_errors=True)
+    records.mkdir()
+    version = yaml.safe_load((data / "changelog.yaml").read_text(encoding="utf-8"))[0]["version"]
+    hits = [{"title": s["citation"]["title"], "authors": "; ".join(s["citation"].get("authors") or []),
+             "year": str(s["citation"]["year"]), "pmid": str(90_000_000 + i), "type": "JOUR"}
+            for i, (_, s) in enumerate(made, 1)]
+    (records / "synthetic.ris").write_text(to_ris(hits), encoding="utf-8")
+    search = {"id": "synthetic", "version": version, "date": "2026-12-01", "method": "database",
+              "source": "Synthetic records (benchmark)", "queries": ["synthetic"], "hits": len(hits),
+              "export": "synthetic.ris", "format": "ris"}
+    (records / "searches.yaml").write_text(yaml.safe_dump([search], sort_keys=False), encoding="utf-8")
+    screening = [{"record": f"pmid:{h['pmid']}", "title_abstract": "include", "full_text": "include",
+                  "assessed_on": "full_text", "study": s["id"]} for h, (_, s) in zip(hits, made)]
+    (records / "screening.yaml").write_text(yaml.safe_dump(screening, sort_keys=False), encoding="utf-8")
+    appraisal = data / "appraisal"
+    for p in appraisal.glob("*.yaml"):
+        if p.stem not in ("grade_rules", "grade_overrides"):
+            p.unlink()
+    for template, s in made:
+        a = yaml.safe_load((ROOT / "data" / "appraisal" / f"{template['id']}.yaml").read_text(encoding="utf-8"))
+        a["study"] = s["id"]
+        (appraisal / f"{s['id']}.yaml").write_text(yaml.safe_dump(a, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
 def validate(repo: Path) -> str:

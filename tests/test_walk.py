@@ -82,7 +82,7 @@ def test_adding_a_study_by_the_readme_steps_reaches_a_green_build(tmp_path):
     screening = repo / "data" / "records" / "screening.yaml"
     for sid in (SID, HOSTILE):
         out = step(repo, python, "-m", "analysis", "import-search", str(FIXTURE / f"{sid}.ris"), "--source",
-                   "Fixture search", "--method", "website", "--date", "2026-12-01", "--version", VERSION,
+                   f"Fixture search {sid}", "--method", "website", "--date", "2026-12-01", "--version", VERSION,
                    "--query", "donor CD19 CAR-T")
         assert "1 new records to screen" in out
         text = screening.read_text(encoding="utf-8")
