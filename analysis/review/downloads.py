@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from . import grade
-from .export import TABLES
+from .export import TABLES, flat
 from .pooling import RESULT_COLUMNS
 
 DESCRIPTIONS = {
@@ -96,13 +96,15 @@ def tables(st, results: bool = True) -> dict[str, pl.DataFrame]:
 
 
 def write(st, directory: Path | str) -> list[Path]:
-    """Write every table as CSV and Parquet into ``directory``; return the paths."""
+    """Write every table as CSV and Parquet into ``directory``; return the paths.
+
+    As :func:`analysis.review.export.write`: CSV floats to 10 significant digits, Parquet exact.
+    """
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, df in tables(st).items():
-        flat = df.with_columns(pl.col(c).list.join(", ") for c, t in df.schema.items() if isinstance(t, pl.List))
-        flat.write_csv(out / f"{name}.csv")
+        flat(df).write_csv(out / f"{name}.csv")
         df.write_parquet(out / f"{name}.parquet")
         paths += [out / f"{name}.csv", out / f"{name}.parquet"]
     return paths
