@@ -156,3 +156,36 @@ def test_comparisons_are_rated_from_robins_i(tmp_path):
     path.write_text(yaml.safe_dump(doc))
     (row,) = gr.comparisons(review, appraisal.load(data)[0], RULES)
     assert (row["robins_overall"], row["risk_of_bias"]) == ("Critical", -2)
+
+
+def test_inconsistency_of_survival_landmarks_reads_their_estimates():
+    # landmark rows hold the study estimate as S (not `estimate`): with two or more pooled
+    # survival figures the rating crashed (found by the 100-study synthetic build)
+    apart = pl.DataFrame({"S": [0.2, 0.9], "ci_low": [0.1, 0.8], "ci_high": [0.3, 0.95]})
+    assert gr.inconsistency(apart, {}, [0.5, 0.7, 0.85], "S")[0] == -1
+
+
+def test_certainty_of_a_pooled_survival_landmark(tmp_path):
+    from analysis.review import appraisal
+    from analysis.review.loading import load
+    from analysis.review.plan import load_plan
+
+    data = copy_review(tmp_path)
+    path = data / "studies" / "zhang2021.yaml"
+    flag = ("    source: 1-year EFS and survival was 43% (25, 62%)\n    flags:\n      - kind: ambiguous_wording\n"
+            "        note: \"'EFS and survival' gives one figure for two outcomes; recorded for both EFS and OS.\"\n")
+    text = path.read_text(encoding="utf-8")
+    assert flag in text
+    path.write_text(text.replace(flag, "    source: 1-year EFS and survival was 43% (25, 62%)\n"), encoding="utf-8")
+    plan_file = data / "analysis_plan.yaml"  # pool two landmarks (the plan asks for three)
+    plan_text = plan_file.read_text(encoding="utf-8")
+    assert "    min_k: 3\n    below_min_k: none" in plan_text
+    plan_file.write_text(plan_text.replace("    min_k: 3\n    below_min_k: none", "    min_k: 2\n    below_min_k: none"),
+                         encoding="utf-8")
+    review, plan = load(data), load_plan(data)
+    write_appraisals(data, {s: "YYYYYYYYYY" for s in FIXTURE_STUDIES})
+    rules = RULES.model_copy(update={"thresholds": {"os_12m": [0.3, 0.5, 0.7]}})
+    (os,) = [c for c in gr.assess(review, plan, appraisal.load(data)[0], None, rules) if c.outcome == "os_12m"]
+    assert os.k == 2 and os.result["estimate"] is not None
+    (inc,) = [r for r in os.ratings if r.domain == "inconsistency"]
+    assert inc.reason.startswith("two studies whose 95% CIs")

@@ -159,14 +159,18 @@ def risk_of_bias(inc: pl.DataFrame, n: str, overall: dict, q45: dict, rules: Rul
     return 0, text
 
 
-def inconsistency(inc: pl.DataFrame, res: dict, cuts: list[float]) -> tuple[int, str]:
-    """Inconsistency against the threshold bands (study CIs, prediction interval); returns (levels, reason)."""
+def inconsistency(inc: pl.DataFrame, res: dict, cuts: list[float], estimate: str = "estimate") -> tuple[int, str]:
+    """Inconsistency against the threshold bands (study CIs, prediction interval); returns (levels, reason).
+
+    ``estimate`` names the column of the study estimates: ``estimate`` for proportions, ``S`` for
+    survival landmarks (the rows of :func:`analysis.review.synthesis.analyse`).
+    """
     k = inc.height
     if k <= 1:
         return 0, "not assessable with a single study"
     if "ci_low" not in inc.columns or inc["ci_low"].null_count():
         return 0, "study intervals not available"
-    lows, highs, ests = inc["ci_low"].to_list(), inc["ci_high"].to_list(), inc["estimate"].to_list()
+    lows, highs, ests = inc["ci_low"].to_list(), inc["ci_high"].to_list(), inc[estimate].to_list()
     if k == 2:
         apart = lows[0] > highs[1] or lows[1] > highs[0]
         diff = bands(ests[0], cuts) != bands(ests[1], cuts)
@@ -288,7 +292,7 @@ def assess(review, plan, appraisals, screening, rules: Rules, overrides: list[Ov
         prim = syn.pooled["primary"].row()
         sens = syn.pooled["logit_reml"].row() if "logit_reml" in syn.pooled else None
         inc = syn.rows["primary"].filter(pl.col("included"))
-        n = "n" if o.kind == "landmark" else "denominator"
+        n, est = ("n", "S") if o.kind == "landmark" else ("denominator", "estimate")
         cert = Certainty(oid, o.label, prim["k"], prim["patients"], prim["events"], prim, START[rules.start.level])
         if prim["estimate"] is None or oid not in rules.thresholds:
             out.append(cert)
@@ -303,7 +307,7 @@ def assess(review, plan, appraisals, screening, rules: Rules, overrides: list[Ov
                       for sid in inc["study"] for ov in studies[sid].overlap)
         ratings = [
             Rating("risk_of_bias", *risk_of_bias(inc, n, overall, q45, rules), 0),
-            Rating("inconsistency", *inconsistency(inc, prim, cuts), 0),
+            Rating("inconsistency", *inconsistency(inc, prim, cuts, est), 0),
             Rating("indirectness", *indirectness(inc, n, facets, rules), 0),
             Rating("imprecision", *imprecision(prim, sens, cuts, rules), 0),
             Rating("publication_bias", *publication_bias(inc, n, {
