@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import shutil
 import sys
 import time
@@ -51,6 +52,16 @@ def doctree_key(root: Path = ROOT) -> str:
     return h.hexdigest()
 
 
+def jobs() -> int:
+    """Processes Sphinx reads and writes pages with: one per core (``SPHINX_JOBS`` overrides).
+
+    Every extension of the site is parallel-safe (``book/_ext/fast_nav.py`` declares the one
+    that does not say so; the LaTeX helper is off in ``_config.yml``); the pages are the same
+    bytes with one process or several (tests/site/test_deterministic_build.py builds with both).
+    """
+    return int(os.environ.get("SPHINX_JOBS") or len(os.sched_getaffinity(0)))
+
+
 def sphinx(out: Path, doctrees: Path, fresh: bool) -> int:
     """One Jupyter Book (Sphinx) HTML build of the repository into ``out``; its exit status."""
     # jsonschema (imported by Jupyter Book to check _config.yml, without format checks) would
@@ -63,7 +74,8 @@ def sphinx(out: Path, doctrees: Path, fresh: bool) -> int:
     result = build_sphinx(ROOT, out, noconfig=True, path_config=str(ROOT / "_config.yml"),
                           confoverrides={"external_toc_path": (ROOT / "_toc.yml").as_posix(), "nitpicky": True,
                                          "latex_individualpages": False},
-                          doctreedir=doctrees, freshenv=fresh, warningiserror=True, keep_going=True)
+                          doctreedir=doctrees, freshenv=fresh, warningiserror=True, keep_going=True,
+                          jobs=jobs())
     return result if isinstance(result, int) else 1
 
 

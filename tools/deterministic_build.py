@@ -10,7 +10,9 @@ path that leaks into the output shows up), builds each clone from scratch exactl
 ``make book`` does (``python -m analysis execute book``: every notebook re-executed, a fresh
 clone having no execution cache; then ``tools/build_site.py``, i.e. Jupyter Book with
 ``-W -n --keep-going``), with this checkout's virtualenv and the clone's own ``analysis``
-package first on ``PYTHONPATH``, and compares the two ``_build/html`` trees file by file.  Uncommitted
+package first on ``PYTHONPATH``, and compares the two ``_build/html`` trees file by file.  The
+first renders with one Sphinx process per core, the second with one (``SPHINX_JOBS=1``), so the
+comparison also shows that parallel rendering changes no byte.  Uncommitted
 changes are not built (a warning says so).
 
 A difference is allowed only if :data:`ALLOWED` names the file, with the reason; every
@@ -114,11 +116,17 @@ def report(cmp: Comparison, a: Path, b: Path) -> str:
     return "\n".join(lines)
 
 
-def build_clone(dest: Path, log: Path) -> float:
-    """Clone HEAD into ``dest`` and build it as ``make book`` does; returns the build seconds."""
+def build_clone(dest: Path, log: Path, sphinx_jobs: str | None = None) -> float:
+    """Clone HEAD into ``dest`` and build it as ``make book`` does; returns the build seconds.
+
+    ``sphinx_jobs`` sets ``SPHINX_JOBS`` (the processes Sphinx reads and writes pages with).
+    """
     subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(dest)], check=True)
     env = dict(os.environ, PYTHONPATH=str(dest) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     env.pop("GITHUB_SHA", None)
+    env.pop("SPHINX_JOBS", None)
+    if sphinx_jobs is not None:
+        env["SPHINX_JOBS"] = sphinx_jobs
     python = ROOT / ".venv" / "bin" / "python"
     t0 = time.monotonic()
     with log.open("w") as fh:
@@ -135,7 +143,8 @@ def build_twice(work: Path) -> tuple[Path, Path, list[float]]:
     if dirty:
         print("deterministic-build: uncommitted changes are not part of this check (it builds HEAD)",
               file=sys.stderr)
-    times = [build_clone(work / name, work / f"build-{name}.log") for name in ("a", "b")]
+    # the first with one Sphinx process per core (as make book), the second with one: the same bytes
+    times = [build_clone(work / name, work / f"build-{name}.log", jobs) for name, jobs in (("a", None), ("b", "1"))]
     return work / "a" / "_build" / "html", work / "b" / "_build" / "html", times
 
 
