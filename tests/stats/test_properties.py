@@ -43,8 +43,11 @@ def test_rma_is_invariant_to_study_order(data, rnd, method):
     perm = list(range(len(data[0])))
     rnd.shuffle(perm)
     a, b = rma(*data, method=method), rma(*permuted(data, perm), method=method)
+    # closed forms agree to rounding; an iterative tau^2 (REML, ML, PM) to its convergence threshold
+    # (metafor's default 1e-5 on the change in tau^2), not beyond (seen: 2.3e-7 relative on REML)
+    rel, abs_ = (1e-7, 1e-9) if method in ("DL", "HE", "SJ", "FE") else (1e-5, 1e-7)
     for attr in ("estimate", "ci_low", "ci_high", "tau2", "q", "pi_low", "pi_high"):
-        assert getattr(a, attr) == pytest.approx(getattr(b, attr), rel=1e-7, abs=1e-9)
+        assert getattr(a, attr) == pytest.approx(getattr(b, attr), rel=rel, abs=abs_)
 
 
 @SETTINGS
@@ -54,7 +57,8 @@ def test_pooled_proportions_are_invariant_to_study_order(data, rnd, transform):
     rnd.shuffle(perm)
     a = pool_proportions(*data, transform=transform)
     b = pool_proportions(*permuted(data, perm), transform=transform)
-    assert (a.estimate, a.ci_low, a.ci_high) == pytest.approx((b.estimate, b.ci_low, b.ci_high), rel=1e-7, abs=1e-9)
+    # tau^2 by REML (iterative): agreement to its convergence threshold, as in the rma test above
+    assert (a.estimate, a.ci_low, a.ci_high) == pytest.approx((b.estimate, b.ci_low, b.ci_high), rel=1e-5, abs=1e-7)
 
 
 @FEW
@@ -73,9 +77,18 @@ def test_glmm_is_invariant_to_study_order(data, rnd):
             pool_proportions(*permuted(data, perm), transform="glmm", nAGQ=7)
         return
     b = pool_proportions(*permuted(data, perm), transform="glmm", nAGQ=7)
-    assert a.model.estimate == pytest.approx(b.model.estimate, abs=1e-5)
-    # se comes from a finite-difference Hessian (step 1e-4, as lme4): agreement to 1e-3, not to the last digit
-    assert (a.model.se, a.ci_low, a.ci_high) == pytest.approx((b.model.se, b.ci_low, b.ci_high), rel=1e-3, abs=1e-6)
+    # the objective is the same function of the data in any order: the maximum is the same
+    assert a.model.loglik == pytest.approx(b.model.loglik, abs=1e-7)
+    # where the optimum sits is known to the optimiser's tolerance, which on a flat likelihood (e.g.
+    # 0/1, 0/1, 1/1: se about 50) is wide on the estimate's scale: agreement relative to the se
+    tol = 1e-3 * max(1.0, a.model.se)
+    assert abs(a.model.estimate - b.model.estimate) <= tol
+    if a.model.se < 10:  # a well-determined fit
+        # se comes from a finite-difference Hessian (step 1e-4, as lme4): agreement to 1e-3, not to the last digit
+        assert a.model.se == pytest.approx(b.model.se, rel=1e-3)
+        logit = lambda p: np.log(p / (1 - p))  # noqa: E731
+        ci_tol = 3 * tol  # a bound is estimate ± z·se: it moves by both tolerances (z < 2)
+        assert abs(logit(a.ci_low) - logit(b.ci_low)) <= ci_tol and abs(logit(a.ci_high) - logit(b.ci_high)) <= ci_tol
 
 
 @SETTINGS
