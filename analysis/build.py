@@ -88,15 +88,16 @@ class Pool:
     them first thing; an incremental one only once it knows something is stale).
     """
 
-    def __init__(self, jobs: int | None = None):
+    def __init__(self, jobs: int | None = None, preload: bool = True):
         self.jobs = jobs or default_jobs()
+        self.preload = preload  # see WarmKernel.launch
         self.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self.loop)  # jupyter_client and nbclient look the loop up
         self.kernels: list[WarmKernel] = []
 
     def launch(self, n: int | None = None) -> None:
         """Start ``n`` (default: ``jobs``) more kernel processes, up to ``jobs`` in all."""
-        new = [WarmKernel(cwd=nbs.ROOT) for _ in range(max(0, min(n or self.jobs, self.jobs) - len(self.kernels)))]
+        new = [WarmKernel(cwd=nbs.ROOT, preload=self.preload) for _ in range(max(0, min(n or self.jobs, self.jobs) - len(self.kernels)))]
         self.kernels += new
         self.loop.run_until_complete(asyncio.gather(*(k.launch() for k in new)))
 

@@ -69,17 +69,19 @@ def normalise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 class WarmKernel:
     """One kernel executing notebooks one after the other (see the module docstring)."""
 
-    def __init__(self, name: str = "python3", cwd: Path | None = None):
-        self.name, self.cwd = name, cwd
+    def __init__(self, name: str = "python3", cwd: Path | None = None, preload: bool = True):
+        self.name, self.cwd, self.preload = name, cwd, preload
         self.km = self.kc = None
         self.runs = 0
 
     async def launch(self) -> None:
         """Start the kernel process, which imports the stack and loads the data as it starts
-        (:func:`analysis.kernel_state.warm`); returns at once."""
+        (:func:`analysis.kernel_state.warm`; not with ``preload=False``, which tests of the
+        executor's bookkeeping use on notebooks that import nothing); returns at once."""
         client = NotebookClient(nbformat.v4.new_notebook(), kernel_name=self.name)
         self.km = client.create_kernel_manager()
-        await self.km.start_kernel(cwd=str(self.cwd or Path.cwd()), extra_arguments=[f"--IPKernelApp.exec_lines={_WARM}"])
+        await self.km.start_kernel(cwd=str(self.cwd or Path.cwd()),
+                                   extra_arguments=[f"--IPKernelApp.exec_lines={_WARM}"] if self.preload else [])
         self.kc = None
 
     async def start(self) -> None:

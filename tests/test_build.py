@@ -80,7 +80,7 @@ def test_the_kernel_is_reset_between_notebooks(tmp_path):
     nbformat.write(second, tmp_path / "b" / "second.ipynb")
 
     async def run():
-        kernel = WarmKernel()
+        kernel = WarmKernel(preload=False)  # the reset, not the preloaded stack, is under test here
         await kernel.start()
         try:
             return [await kernel.execute(tmp_path / d / f"{n}.ipynb") for d, n in (("a", "first"), ("b", "second"))]
@@ -105,12 +105,12 @@ def test_a_failing_notebook_is_reported_not_written_and_not_cached(tmp_path):
     nbformat.write(bad, book / "bad.ipynb")
     before = (book / "bad.ipynb").read_bytes()
     cache = tmp_path / "cache.json"
-    result = build.execute_book(load(ROOT / "tests" / "fixtures" / "review"), book, jobs=1, cache_file=cache,
-                                log=lambda line: None)
+    review = load(ROOT / "tests" / "fixtures" / "review")
+    with build.Pool(1, preload=False) as pool:  # one kernel for both runs (restarted after the failure)
+        result = build.execute_book(review, book, cache_file=cache, log=lambda line: None, pool=pool)
+        again = build.execute_book(review, book, cache_file=cache, log=lambda line: None, pool=pool)
     assert not result.ok and [o.path.name for o in result.failed] == ["bad.ipynb"]
     assert "broken page" in result.failed[0].error
     assert (book / "bad.ipynb").read_bytes() == before
     assert [o.path.name for o in result.executed] == ["good.ipynb"]
-    again = build.execute_book(load(ROOT / "tests" / "fixtures" / "review"), book, jobs=1, cache_file=cache,
-                               log=lambda line: None)
     assert [o.path.name for o in again.failed] == ["bad.ipynb"] and [p.name for p in again.current] == ["good.ipynb"]

@@ -7,7 +7,6 @@ and that other chapter, executed anyway, gives the same bytes (its declared inpu
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 from pathlib import Path
@@ -16,15 +15,14 @@ import nbformat
 import pytest
 
 from analysis import build, notebooks
-from analysis.kernels import WarmKernel
 from analysis.review.loading import load
 from factory import FIXTURE, ROOT
 
 STUDIES = ("hua2020", "zhang2021", "ddcart2_2025")
 
 
-def run(book: Path, data: Path, cache: Path) -> build.Result:
-    result = build.execute_book(load(data), book, jobs=2, cache_file=cache, log=lambda line: None)
+def run(book: Path, data: Path, cache: Path, pool: build.Pool) -> build.Result:
+    result = build.execute_book(load(data), book, cache_file=cache, log=lambda line: None, pool=pool)
     assert result.ok, [o.error for o in result.failed]
     return result
 
@@ -44,14 +42,16 @@ def review_copy(tmp_path, monkeypatch):
         shutil.copy(ROOT / "book" / "studies" / f"{sid}.ipynb", book / "studies")
     shutil.copy(ROOT / "book" / "synthesis" / "characteristics.ipynb", book / "synthesis")
     monkeypatch.setenv("REVIEW_DATA_DIR", str(data))  # the kernels read the copy
-    return book, data, tmp_path / "_build" / ".exec-cache.json"
+    # one warm kernel serves every run of a test (as it would a long build): it re-reads what changed
+    with build.Pool(1) as pool:
+        yield book, data, tmp_path / "_build" / ".exec-cache.json", pool
 
 
 def test_only_what_reads_a_changed_file_runs_again(review_copy):
-    book, data, cache = review_copy
-    first = run(book, data, cache)
+    book, data, cache, pool = review_copy
+    first = run(book, data, cache, pool)
     assert names(first.executed) == {*STUDIES, "characteristics"}
-    assert names(run(book, data, cache).executed) == set()  # nothing changed, nothing runs
+    assert names(run(book, data, cache, pool).executed) == set()  # nothing changed, nothing runs
 
     study = data / "studies" / "hua2020.yaml"
     text = study.read_text(encoding="utf-8")
@@ -60,7 +60,7 @@ def test_only_what_reads_a_changed_file_runs_again(review_copy):
     study.write_text(text.replace(old, old.replace("events: 1", "events: 2")), encoding="utf-8")
     untouched = (book / "studies" / "ddcart2_2025.ipynb").read_bytes()
 
-    third = run(book, data, cache)
+    third = run(book, data, cache, pool)
     # hua2020's chapter; zhang2021's names hua2020 as overlapping; characteristics reads all studies
     assert names(third.executed) == {"hua2020", "zhang2021", "characteristics"}
     chapter = (book / "studies" / "hua2020.ipynb").read_text(encoding="utf-8")
@@ -68,41 +68,34 @@ def test_only_what_reads_a_changed_file_runs_again(review_copy):
     assert row.format(2) in chapter and row.format(1) not in chapter
 
     # the study chapter left alone gives the same bytes when executed anyway
-    async def again() -> str:
-        kernel = WarmKernel()
-        await kernel.start()
-        try:
-            outcome = await kernel.execute(book / "studies" / "ddcart2_2025.ipynb")
-            assert outcome.error is None, outcome.error
-            return build.text_of(outcome.nb)
-        finally:
-            await kernel.stop()
-    assert asyncio.run(again()).encode() == untouched
+    [outcome] = pool.execute([book / "studies" / "ddcart2_2025.ipynb"], None, None, log=lambda line: None)
+    assert outcome.error is None, outcome.error
+    assert build.text_of(outcome.nb).encode() == untouched
 
 
 def test_a_markdown_edit_reexecutes_nothing_and_a_code_edit_its_notebook(review_copy):
-    book, data, cache = review_copy
+    book, data, cache, pool = review_copy
     (book / "studies" / "zhang2021.ipynb").unlink()
     (book / "studies" / "ddcart2_2025.ipynb").unlink()
-    run(book, data, cache)
+    run(book, data, cache, pool)
     path = book / "studies" / "hua2020.ipynb"
     nb = nbformat.read(path, as_version=4)
     nb.cells[0].source += "\n\nA sentence added to the prose."
     nbformat.write(nb, path)
-    assert names(run(book, data, cache).executed) == set()
+    assert names(run(book, data, cache, pool).executed) == set()
     nb.cells[1].source += "\n# a comment in code"
     nbformat.write(nb, path)
-    assert names(run(book, data, cache).executed) == {"hua2020"}
+    assert names(run(book, data, cache, pool).executed) == {"hua2020"}
 
 
 def test_outputs_not_written_by_the_executor_are_not_trusted(review_copy):
-    book, data, cache = review_copy
-    run(book, data, cache)
+    book, data, cache, pool = review_copy
+    run(book, data, cache, pool)
     path = book / "synthesis" / "characteristics.ipynb"
     nb = json.loads(path.read_text(encoding="utf-8"))
     next(c for c in nb["cells"] if c["cell_type"] == "code")["outputs"] = []  # e.g. an old version checked out
     path.write_text(json.dumps(nb), encoding="utf-8")
-    assert names(run(book, data, cache).executed) == {"characteristics"}
+    assert names(run(book, data, cache, pool).executed) == {"characteristics"}
 
 
 def test_inputs_of_a_study_chapter_and_of_other_pages(tmp_path):

@@ -20,13 +20,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
-from lifelines import KaplanMeierFitter
 
 from .._util import number
 from .km import fit_km, km_steps
+
+if TYPE_CHECKING:
+    from lifelines import KaplanMeierFitter
 
 __all__ = ["CurveReconstruction", "guyot", "clean_digitised", "check_risk_table", "split_intervals", "GuyotFit", "to_ipd"]
 

@@ -31,13 +31,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
-from lifelines import KaplanMeierFitter
 
 from .._util import alpha_to_z, number
+
+if TYPE_CHECKING:
+    from lifelines import KaplanMeierFitter
 
 __all__ = [
     "loglog_ci",
@@ -123,7 +125,15 @@ def fit_km(data: Any, *, alpha: float = 0.05, label: str | None = None) -> Kapla
     """Fit a lifelines ``KaplanMeierFitter`` (log(-log) CI) on ``data`` (time, event)."""
     t, e = as_arrays(data)
     kw = {"label": label} if label else {}
-    return KaplanMeierFitter(alpha=alpha).fit(t, e, **kw)
+    return kaplan_meier(alpha=alpha).fit(t, e, **kw)
+
+
+def kaplan_meier(**kwargs) -> KaplanMeierFitter:
+    """An unfitted lifelines ``KaplanMeierFitter(**kwargs)``; lifelines is imported on first use
+    (0.5 s of every fresh interpreter, and most pages reconstruct no curve)."""
+    from lifelines import KaplanMeierFitter
+
+    return KaplanMeierFitter(**kwargs)
 
 
 def km_steps(kmf: KaplanMeierFitter, times) -> np.ndarray:
@@ -146,7 +156,7 @@ def km_at(kmf: KaplanMeierFitter, t: float) -> tuple[float, float, float]:
 
 def km_at_arrays(t: np.ndarray, e: np.ndarray, at: float) -> tuple[float, float, int]:
     """Kaplan-Meier estimate (lifelines), Greenwood sum and number at risk at time ``at``."""
-    kmf = KaplanMeierFitter().fit(t, e)
+    kmf = kaplan_meier().fit(t, e)
     et = kmf.event_table
     rows = et[(et.index.values <= at) & (et["observed"].values > 0)]
     d = rows["observed"].values.astype(float)
@@ -256,7 +266,7 @@ def km_table(data: Any, at_risk_times: Sequence[float] | None = None, *, alpha: 
         Constant columns to add to the three tables (``study=..., arm=...``).
     """
     tt, ee = as_arrays(data)
-    kmf = KaplanMeierFitter(alpha=alpha).fit(tt, ee)
+    kmf = kaplan_meier(alpha=alpha).fit(tt, ee)
     sf = kmf.survival_function_
     ci = kmf.confidence_interval_
     times_all = sf.index.values.astype(float)

@@ -16,17 +16,19 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import polars as pl
-from lifelines import KaplanMeierFitter
 
 from .._util import decimals_of, number
 from .inputs import FollowUp, Landmark, Summary, parse_summary
 from .km import fit_km, km_at, km_steps
 from .search import Configuration, ConfigurationSearch, km_configurations
 from .windows import TimeWindows
+
+if TYPE_CHECKING:
+    from lifelines import KaplanMeierFitter
 
 __all__ = ["SummaryReconstruction", "from_summary", "choose_configuration", "configurations_table",
            "envelope_table", "checks_table"]
