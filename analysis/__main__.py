@@ -98,9 +98,10 @@ def execute_notebook(path: Path) -> None:
 def cmd_execute(args: argparse.Namespace) -> int:
     """Validate the data, bring generated chapters in line with the template and the plan, then
     execute every notebook whose stored outputs are not current (:mod:`analysis.build`)."""
-    from . import build, chapters
+    from . import build, chapters, notebooks
     from .review.plan import load_plan
 
+    notebooks.use_fit_store()  # before the kernels start: they inherit it
     with build.Pool(args.jobs) as pool:
         if args.force or not build.CACHE_FILE.is_file():
             pool.launch()  # everything will run: the kernels import and load while the data is validated

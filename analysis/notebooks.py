@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,10 +42,34 @@ PACKAGE = Path(__file__).resolve().parent
 BOOK = ROOT / "book"
 #: bump when the key's recipe changes, so that no entry computed the old way is trusted
 SCHEMA = 1
-#: environment variables the package reads; their values are part of every key
+#: environment variables the package reads; their values are part of every key (not
+#: ``REVIEW_FIT_STORE``, which changes where fits are kept, never what they are: :func:`use_fit_store`)
 ENVIRONMENT = ("REVIEW_DATA_DIR", "REVIEW_SEEDS_DIR", "REVIEW_EMBED_VEGA")
+#: where the build keeps model fits between processes, one folder per version of the package code
+FIT_STORE = ROOT / "_build" / ".fit-store"
 #: files besides the package whose change means other libraries or other package code
 LOCK_FILES = ("requirements.txt", "pyproject.toml")
+
+
+def use_fit_store(store: Path = FIT_STORE, package: str | None = None) -> Path:
+    """Have this process and its children keep GLMM fits in ``store/<package hash>`` (returned).
+
+    The build's two steps (the warm kernels, and Sphinx computing the download tables) and the
+    pages among themselves fit many of the same models; :func:`analysis.review.pooling._glmm`
+    keeps each fit there, keyed by its input, and reads it back (``REVIEW_FIT_STORE``).  The
+    folder name is :meth:`Hasher.package`, so no fit made by other package code or other
+    libraries is ever read; folders of other versions are removed.
+    """
+    from .review.pooling import FIT_STORE as VARIABLE
+
+    folder = Path(store) / (package or Hasher().package())[:32]
+    if Path(store).is_dir():
+        for old in Path(store).iterdir():
+            if old != folder:
+                shutil.rmtree(old, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ[VARIABLE] = str(folder)
+    return folder
 
 
 def discover(book: Path = BOOK) -> list[Path]:

@@ -81,6 +81,9 @@ def sphinx(out: Path, doctrees: Path, fresh: bool) -> int:
 
 def build(fresh: bool = False) -> int:
     """Build ``_build/html`` (module docstring); 0 on success."""
+    from analysis.notebooks import use_fit_store
+
+    use_fit_store()  # the download tables (book/_ext/downloads.py) read the fits the notebooks made
     key = doctree_key()
     if fresh or not KEY_FILE.is_file() or KEY_FILE.read_text() != key:
         shutil.rmtree(DOCTREES, ignore_errors=True)

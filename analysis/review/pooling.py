@@ -23,14 +23,21 @@ Models (keys of :data:`MODELS`):
 """
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from ..stats import meta
 from ..stats import survival as sv
+
+#: environment variable naming a folder that keeps GLMM fits between processes (see :func:`_glmm`)
+FIT_STORE = "REVIEW_FIT_STORE"
 
 #: model key -> what the model is, as a caption or methods text names it
 MODELS = {
@@ -152,7 +159,37 @@ def _glmm(events: tuple[int, ...], n: tuple[int, ...], level: float, labels: tup
     Analysis sets often select the same studies (and a leave-one-out or subgroup refit can equal
     another set), and the fit, with its profile-likelihood CI of tau^2, is the same for the same
     input; so it is kept (the fit object is shared: results are frozen).
+
+    When the environment names a folder in :data:`FIT_STORE`, fits are also kept there, one
+    pickle per input, and read back by any process: the book build sets it (``_build/.fit-store/``
+    with one folder per version of the package code, :func:`analysis.notebooks.fit_store`) so
+    that the pages and the download tables computed in other processes fit each model once per
+    change of its input, not once per process.  The folder is the build's own, written only by
+    this function; an entry that cannot be read is fitted again.  Tests and nbval leave it unset.
     """
+    store = os.environ.get(FIT_STORE)
+    path = None
+    if store:
+        digest = hashlib.sha256(repr((events, n, float(level), labels)).encode()).hexdigest()
+        path = Path(store) / f"glmm-{digest}.pickle"
+        try:
+            with path.open("rb") as f:
+                return pickle.load(f)
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, IndexError, TypeError):
+            pass
+    result = _fit_glmm(events, n, level, labels)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+            tmp.replace(path)  # atomic: a reader sees the whole entry or none
+        except OSError:
+            pass
+    return result
+
+
+def _fit_glmm(events: tuple[int, ...], n: tuple[int, ...], level: float, labels: tuple[str, ...]):
     fit = meta.pool_proportions(np.asarray(events), np.asarray(n), transform="glmm", level=level, labels=list(labels))
     t_based = fit.with_test("t")  # the same fit, t-based interval (no second fit)
     values = {**_protocol(fit), "hk_low": _num(t_based.ci_low), "hk_high": _num(t_based.ci_high)}

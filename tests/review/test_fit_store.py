@@ -1,0 +1,75 @@
+"""The build's store of GLMM fits (``REVIEW_FIT_STORE``): what is read back is what was fitted.
+
+The store only saves time: a result read from it must be the same, to the bit, as the fit it
+replaces; an entry that cannot be read is fitted again; nothing is kept when the variable is
+unset (tests and nbval); and a store belongs to one version of the package code.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+
+import polars as pl
+import pytest
+
+from analysis import notebooks
+from analysis.review import pooling
+
+ROWS = pl.DataFrame({"study": ["a", "b", "c", "d"], "events": [3, 5, 2, 7], "denominator": [10, 12, 9, 15]})
+
+
+def pooled(rows: pl.DataFrame = ROWS) -> pooling.Pooled:
+    pooling._glmm.cache_clear()  # the per-process memo would hide the store
+    return pooling.pool_counts(rows, "cr", "primary", "glmm", min_k=3, level=0.95)
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    monkeypatch.setenv(pooling.FIT_STORE, str(tmp_path / "store"))
+    yield tmp_path / "store"
+    pooling._glmm.cache_clear()
+
+
+def test_a_fit_read_from_the_store_is_the_fit(store, monkeypatch):
+    first = pooled()
+    [entry] = list(store.glob("glmm-*.pickle"))
+    monkeypatch.setattr(pooling, "_fit_glmm", lambda *a: pytest.fail("fitted again although stored"))
+    again = pooled()
+    assert again.row() == first.row()
+    assert again.fit.summary.equals(first.fit.summary)
+    assert again.fit.forest_frame().equals(first.fit.forest_frame())
+    assert entry.stat().st_size > 0
+    monkeypatch.undo()  # no store, the real fit
+    assert pooled().row() == first.row()
+
+
+def test_another_input_is_another_entry(store):
+    pooled()
+    changed = ROWS.with_columns(pl.when(pl.col("study") == "a").then(4).otherwise(pl.col("events")).alias("events"))
+    assert pooled(changed).events == 18
+    assert len(list(store.glob("glmm-*.pickle"))) == 2
+
+
+def test_an_unreadable_entry_is_fitted_again(store):
+    first = pooled()
+    [entry] = list(store.glob("glmm-*.pickle"))
+    entry.write_bytes(b"not a pickle")
+    assert pooled().row() == first.row()
+    _, values, _ = pickle.loads(entry.read_bytes())  # rewritten whole
+    assert (values["estimate"], values["tau2_high"]) == (first.estimate, first.tau2_high)
+
+
+def test_no_store_keeps_nothing(tmp_path, monkeypatch):
+    monkeypatch.delenv(pooling.FIT_STORE, raising=False)
+    monkeypatch.chdir(tmp_path)
+    pooled()
+    assert not list(tmp_path.rglob("*.pickle"))
+
+
+def test_one_folder_per_version_of_the_package(tmp_path, monkeypatch):
+    monkeypatch.setenv(pooling.FIT_STORE, "")  # restored after the test: use_fit_store sets it
+    old = notebooks.use_fit_store(tmp_path / "store", package="a" * 64)
+    (old / "glmm-x.pickle").write_bytes(b"")
+    new = notebooks.use_fit_store(tmp_path / "store", package="b" * 64)
+    assert new != old and not old.exists() and new.is_dir()
+    assert os.environ[pooling.FIT_STORE] == str(new)
