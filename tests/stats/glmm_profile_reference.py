@@ -93,3 +93,28 @@ def profile_tau2_ci(res, level):
         hi *= 2.0
     upper = optimize.brentq(excess, theta_hat, hi, xtol=1e-10)
     return lower**2, upper**2, ""
+
+
+def pinned(cases) -> dict:
+    """The reference values ``test_glmm_profile_fast.py`` pins: for each case, the profile CI of
+    tau^2 (lower, upper, sign) and the profiled log-likelihood at tau = 0.05, 0.5, 2, 8.
+    ``python tests/stats/glmm_profile_reference.py`` prints them for pasting."""
+    from analysis.stats.meta import glmm_proportion
+
+    out = {}
+    for x, n in cases:
+        fit = glmm_proportion(x, n)
+        out[(tuple(x), tuple(n))] = {"ci": profile_tau2_ci(fit, 0.95),
+                                     "loglik": tuple(profile_loglik(fit, t) for t in (0.05, 0.5, 2.0, 8.0))}
+    return out
+
+
+if __name__ == "__main__":
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_glmm_profile_fast import CASES
+
+    for case, values in pinned(CASES).items():
+        print(f"    {case!r}: {values!r},")
