@@ -18,6 +18,11 @@ the parsed pages are reused between builds:
   depend on besides the pages themselves changes (:func:`doctree_key`: the configuration, the
   table of contents and the set of pages it finds, the book's Sphinx extensions, the lock file).
 
+When nothing the site is made from changed since the last successful build (:func:`site_key`:
+every file of the repository outside ``_build/``, tests and benchmarks, the commit the footer
+names and the environment), ``_build/html`` is kept as it is: writing it again would give the same
+bytes (``make check-deterministic``).
+
 ``--fresh`` reads every page (what ``jupyter-book build --all`` did): the benchmarks' floor.
 """
 from __future__ import annotations
@@ -37,6 +42,10 @@ DOCTREES = BUILD / ".doctrees"
 KEY_FILE = DOCTREES / "review-doctree-key"
 #: what the parsed documents depend on besides their own sources
 DEPENDS = ("_config.yml", "_toc.yml", "requirements.txt", "book/_ext/*.py")
+SITE_KEY_FILE = BUILD / ".html-key"
+#: folders whose files the site is not made from (site_key)
+NOT_SITE = {"_build", ".git", ".venv", "tests", "benchmarks", "__pycache__", ".ipynb_checkpoints",
+            ".pytest_cache", ".jupyter_cache", "node_modules"}
 
 
 def doctree_key(root: Path = ROOT) -> str:
@@ -49,6 +58,34 @@ def doctree_key(root: Path = ROOT) -> str:
                    if p.suffix in (".md", ".ipynb") and not any(part.startswith(("_", "."))
                                                                  for part in p.relative_to(root / "book").parts))
     h.update("\n".join(pages).encode())
+    return h.hexdigest()
+
+
+def site_key(root: Path = ROOT) -> str:
+    """SHA-256 of everything a build of the site can read: every file of the repository outside
+    :data:`NOT_SITE` (pages, data, package, configuration, static files, lock files; by content)
+    and of the source texts (``analysis.review.quotes.SEEDS``), the commit and state the page
+    footers name, and the ``REVIEW_*``/``GITHUB_SHA`` environment."""
+    sys.path.insert(0, str(root / "book" / "_ext"))
+    try:
+        from review_version import build_commit
+    finally:
+        sys.path.pop(0)
+    from analysis.review.quotes import SEEDS  # the source texts quotes are checked against
+
+    h = hashlib.sha256()
+    for top in (root, Path(SEEDS)):
+        for dirpath, dirnames, filenames in os.walk(top):
+            dirnames[:] = sorted(d for d in dirnames if d not in NOT_SITE)
+            for name in sorted(filenames):
+                p = Path(dirpath) / name
+                h.update(p.relative_to(top).as_posix().encode() + b"\0")
+                try:
+                    h.update(hashlib.sha256(p.read_bytes()).digest())
+                except OSError:
+                    h.update(b"unreadable")
+    h.update(build_commit(root).encode())
+    h.update(repr(sorted((k, v) for k, v in os.environ.items() if k.startswith("REVIEW_") or k == "GITHUB_SHA")).encode())
     return h.hexdigest()
 
 
@@ -81,6 +118,11 @@ def sphinx(out: Path, doctrees: Path, fresh: bool) -> int:
 
 def build(fresh: bool = False) -> int:
     """Build ``_build/html`` (module docstring); 0 on success."""
+    site = site_key()
+    if not fresh and HTML.is_dir() and SITE_KEY_FILE.is_file() and SITE_KEY_FILE.read_text() == site:
+        print(f"build-site: nothing the site is made from changed since the last build; {HTML.relative_to(ROOT)} kept")
+        return 0
+    SITE_KEY_FILE.unlink(missing_ok=True)
     from analysis.notebooks import use_fit_store
 
     use_fit_store()  # the download tables (book/_ext/downloads.py) read the fits the notebooks made
@@ -105,6 +147,7 @@ def build(fresh: bool = False) -> int:
     new.rename(HTML)
     shutil.rmtree(old, ignore_errors=True)
     KEY_FILE.write_text(key)
+    SITE_KEY_FILE.write_text(site)  # computed before the build: a file changed during it is seen next time
     print(f"build-site: {'all pages read' if fresh else 'changed pages read'}, every page written into "
           f"{HTML.relative_to(ROOT)} in {time.perf_counter() - t0:.1f} s")
     return 0

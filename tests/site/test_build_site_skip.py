@@ -1,0 +1,89 @@
+"""tools/build_site.py keeps _build/html only when nothing the site is made from changed."""
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _tool():
+    spec = importlib.util.spec_from_file_location("build_site_tool", ROOT / "tools" / "build_site.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    """A small repository: a page, a data file, the footer extension; seeds in their own folder."""
+    root = tmp_path / "repo"
+    (root / "book" / "_ext").mkdir(parents=True)
+    shutil.copy(ROOT / "book" / "_ext" / "review_version.py", root / "book" / "_ext")
+    (root / "book" / "intro.md").write_text("# Intro\n", encoding="utf-8")
+    (root / "data").mkdir()
+    (root / "data" / "study.yaml").write_text("id: a\n", encoding="utf-8")
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "a.txt").write_text("source text\n", encoding="utf-8")
+    monkeypatch.setattr("analysis.review.quotes.SEEDS", seeds)
+    monkeypatch.delenv("GITHUB_SHA", raising=False)
+    return root, seeds
+
+
+def test_the_site_key_follows_pages_data_seeds_and_the_footer_commit(repo, monkeypatch):
+    tool = _tool()
+    root, seeds = repo
+    k0 = tool.site_key(root)
+    assert tool.site_key(root) == k0
+    for ignored in ("_build/html/index.html", "tests/test_x.py", "benchmarks/b.py", "book/__pycache__/x.pyc"):
+        (root / ignored).parent.mkdir(parents=True, exist_ok=True)
+        (root / ignored).write_text("x", encoding="utf-8")
+    assert tool.site_key(root) == k0
+    seen = {k0}
+    for changed in (root / "book" / "intro.md", root / "data" / "study.yaml", seeds / "a.txt"):
+        changed.write_text(changed.read_text(encoding="utf-8") + "more\n", encoding="utf-8")
+        seen.add(tool.site_key(root))
+    (root / "_static").mkdir()
+    (root / "_static" / "new.css").write_text("", encoding="utf-8")  # a new file counts, even empty
+    seen.add(tool.site_key(root))
+    monkeypatch.setenv("GITHUB_SHA", "0123456789abcdef")  # the commit every footer names
+    seen.add(tool.site_key(root))
+    assert len(seen) == 6
+
+
+def test_an_unchanged_site_is_kept_a_changed_one_built_a_failed_one_removed(tmp_path, monkeypatch):
+    tool = _tool()
+    build = tmp_path / "_build"
+    for name, value in (("ROOT", tmp_path), ("BUILD", build), ("HTML", build / "html"), ("DOCTREES", build / ".doctrees"),
+                        ("KEY_FILE", build / ".doctrees" / "key"), ("SITE_KEY_FILE", build / ".html-key")):
+        monkeypatch.setattr(tool, name, value)
+    monkeypatch.setattr("analysis.notebooks.use_fit_store", lambda *a, **k: None)
+    monkeypatch.setattr(tool, "doctree_key", lambda: "doctrees")
+    site = {"key": "state 1"}
+    monkeypatch.setattr(tool, "site_key", lambda: site["key"])
+    runs, status = [], {"code": 0}
+
+    def sphinx(out: Path, doctrees: Path, fresh: bool) -> int:
+        runs.append(fresh)
+        out.mkdir(parents=True)
+        doctrees.mkdir(parents=True, exist_ok=True)
+        (out / "index.html").write_text(site["key"], encoding="utf-8")
+        return status["code"]
+
+    monkeypatch.setattr(tool, "sphinx", sphinx)
+    assert tool.build() == 0 and len(runs) == 1
+    assert tool.build() == 0 and len(runs) == 1  # nothing changed: kept
+    assert (build / "html" / "index.html").read_text(encoding="utf-8") == "state 1"
+    assert tool.build(fresh=True) == 0 and len(runs) == 2  # --fresh always builds
+    site["key"] = "state 2"
+    assert tool.build() == 0 and len(runs) == 3
+    assert (build / "html" / "index.html").read_text(encoding="utf-8") == "state 2"
+    status["code"] = 1
+    site["key"] = "state 3"
+    assert tool.build() == 1 and not (build / "html").exists()
+    status["code"] = 0
+    assert tool.build() == 0 and len(runs) == 5  # the failure left nothing to keep
