@@ -172,6 +172,7 @@ def incremental(repo: Path, i: int = 0) -> dict:
                    " execute_notebook(Path(sys.argv[1]))", name)[0]
     path.write_text(original, encoding="utf-8")
     run(repo, py, "-m", "analysis", "execute", "book")  # the copy is current again for the next repeat
+    run(repo, py, "tools/build_site.py")
     return {"nothing changed: execute": t0, "nothing changed: render": r0, "nothing changed: executed": len(executed(out0)),
             "one count: execute": t1, "one count: render": r1, "one count: total": t1 + r1,
             "one count: executed": len(stale), "executed notebooks": " ".join(sorted(Path(s).stem for s in stale)),

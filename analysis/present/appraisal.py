@@ -5,7 +5,6 @@ charts follow robvis with its colour-blind palette and glyphs; text from data is
 """
 from __future__ import annotations
 
-import pandas as pd
 import polars as pl
 
 from ..review import appraisal as ap
@@ -47,7 +46,7 @@ def jbi_traffic_light(st: State) -> None:
             f"No as high risk 'x', not applicable blank) and the overall judgement: "
             + ", ".join(f"{r['final']} {r['count']}" for r in counts.iter_rows(named=True)) + ".")
     domains = [q.upper() for q in ap.JBI_ITEMS] + ["Overall"]
-    charts.display(charts.traffic_light(pd.DataFrame(rows), "Risk of bias: JBI checklist for case series", desc, domains))
+    charts.display(charts.traffic_light(pl.DataFrame(rows), "Risk of bias: JBI checklist for case series", desc, domains))
 
 
 def jbi_summary(st: State) -> None:
@@ -65,7 +64,7 @@ def jbi_summary(st: State) -> None:
         rows.append({"domain": "Overall", "judgement": lvl, "share": c / n})
     domains = [f"{q.upper()} {t}" for q, t in ap.JBI_ITEMS.items()] + ["Overall"]
     desc = f"Share of the {n} studies at each judgement, per JBI item and overall (unweighted)."
-    charts.display(charts.summary_bars(pd.DataFrame(rows), "Risk of bias: summary across studies", desc, domains))
+    charts.display(charts.summary_bars(pl.DataFrame(rows), "Risk of bias: summary across studies", desc, domains))
 
 
 def overall_table(st: State) -> pl.DataFrame:
@@ -117,7 +116,7 @@ def robins_traffic_light(st: State) -> None:
         display_markdown("*No comparative result is appraised with ROBINS-I.*")
         return
     names = _names(st)
-    df = pd.DataFrame([{"study": f"{names.get(x['study'], x['study'])}", "domain": x["domain"].upper() if x["domain"] != "overall" else "Overall",
+    df = pl.DataFrame([{"study": f"{names.get(x['study'], x['study'])}", "domain": x["domain"].upper() if x["domain"] != "overall" else "Overall",
                         "judgement": x["judgement"]} for x in r.iter_rows(named=True)])
     overall = r.filter(pl.col("domain") == "overall")
     desc = ("ROBINS-I judgements per domain (D1 confounding to D7 selection of the reported result) and overall: "

@@ -6,7 +6,7 @@ from typing import Any
 from ._altair import alt
 import polars as pl
 
-from ._common import _est_text, _num, _require, _title, _to_pandas
+from ._common import _est_text, _frame, _is_missing, _num, _require, _title
 from .theme import INK, PALETTE, ROW_HEIGHT
 
 
@@ -46,21 +46,22 @@ def outcome_bars(
     -------
     altair.LayerChart
     """
-    d = _to_pandas(df)
+    d = _frame(df)
     _require(d, [outcome, estimate, lower, upper], "outcome_bars()")
     has_arm = arm is not None and arm in d.columns
     has_den = denominator is not None and denominator in d.columns
-    d["_outcome"] = d[outcome].astype(str)
-    order = list(dict.fromkeys(d["_outcome"]))
+    d = d.with_columns(pl.col(outcome).cast(pl.String).alias("_outcome"))
+    order = list(dict.fromkeys(d["_outcome"].to_list()))
     digits = 0 if percent else 2
-    d["_text"] = [
+    d = d.with_columns(pl.Series("_text", [
         _est_text(_num(e), _num(lo), _num(hi), percent, digits)
-        + (f"  ({r})" if has_den and r is not None and str(r) != "nan" else "")
-        for e, lo, hi, r in zip(d[estimate], d[lower], d[upper], d[denominator] if has_den else [None] * len(d))
-    ]
-    arms = list(dict.fromkeys(d[arm].astype(str))) if has_arm else []
+        + (f"  ({r})" if has_den and not _is_missing(r) else "")
+        for e, lo, hi, r in zip(d[estimate].to_list(), d[lower].to_list(), d[upper].to_list(),
+                                d[denominator].to_list() if has_den else [None] * d.height)
+    ], dtype=pl.String))
+    arms = list(dict.fromkeys(d[arm].cast(pl.String).to_list())) if has_arm else []
     if has_arm:
-        d["_arm"] = d[arm].astype(str)
+        d = d.with_columns(pl.col(arm).cast(pl.String).alias("_arm"))
     step = ROW_HEIGHT if has_arm else ROW_HEIGHT + 8
     y = alt.Y("_outcome:N", sort=order, title=None,
               axis=alt.Axis(labelLimit=260, domain=False, ticks=False, labelPadding=8))

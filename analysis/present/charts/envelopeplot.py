@@ -11,7 +11,7 @@ from __future__ import annotations
 from ._altair import alt
 import polars as pl
 
-from ._common import _require, _title, _to_pandas
+from ._common import _frame, _require, _title
 from .theme import INK, PALETTE
 
 
@@ -36,16 +36,17 @@ def envelope(
         ``time``, ``estimate``, ``ci_low``, ``ci_high`` (None when not printed), ``label`` (the
         figure as printed) and the ``color`` column.
     """
-    b, p = _to_pandas(bands), _to_pandas(points)
+    b, p = _frame(bands), _frame(points)
     _require(b, ["time", "s_min", "s_max", color], "envelope() bands")
     _require(p, ["time", "estimate", "ci_low", "ci_high", "label", color], "envelope() points")
-    arms = list(dict.fromkeys(list(b[color].astype(str)) + list(p[color].astype(str))))
-    t_max = float(max(b["time"].max(), p["time"].max() if len(p) else 0))
+    b, p = (f.with_columns(pl.col(color).cast(pl.String).alias("_arm")) for f in (b, p))
+    arms = list(dict.fromkeys(b["_arm"].to_list() + p["_arm"].to_list()))
+    t_max = float(max(b["time"].max(), p["time"].max() if p.height else 0))
     xs = alt.Scale(domain=[0, t_max], nice=False, zero=True)
     ys = alt.Scale(domain=[0, 1], nice=False)
     panels = []
     for i, arm in enumerate(arms):
-        ba, pa = b[b[color].astype(str) == arm], p[p[color].astype(str) == arm]
+        ba, pa = (f.filter(pl.col("_arm") == arm).drop("_arm") for f in (b, p))
         shade = PALETTE[i % len(PALETTE)]
         x = alt.X("time:Q", scale=xs, axis=alt.Axis(title=f"Time ({time_unit})", grid=False))
         y_axis = alt.Axis(format=".0%", title="Survival probability" if i == 0 else None,
@@ -57,7 +58,7 @@ def envelope(
                      alt.Tooltip("s_min:Q", title="Lowest consistent", format=".0%"),
                      alt.Tooltip("s_max:Q", title="Highest consistent", format=".0%")])
         layers = [band]
-        if len(pa):
+        if pa.height:
             pts = alt.Chart(pa)
             layers += [
                 pts.transform_filter("isValid(datum.ci_low)").mark_rule(strokeWidth=2, color=INK).encode(
@@ -70,7 +71,7 @@ def envelope(
                                                     title=alt.TitleParams(arm, fontSize=12, anchor="start", color=shade)))
     n = len(arms)
     desc = (f"Range of survival curves consistent with the report for {n} arm{'s' if n != 1 else ''}, "
-            f"with {len(p)} printed landmark{'s' if len(p) != 1 else ''}")
+            f"with {p.height} printed landmark{'s' if p.height != 1 else ''}")
     chart = alt.hconcat(*panels, spacing=12).properties(description=desc)
     t = _title(title, subtitle)
     return chart.properties(title=t) if t is not None else chart

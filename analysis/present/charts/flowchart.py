@@ -6,8 +6,8 @@ alternative lists every count in words.
 """
 from __future__ import annotations
 
-import altair as alt
-import pandas as pd
+from ._altair import alt
+from ._common import _values
 
 from .theme import FONT, INK, MUTED
 
@@ -94,8 +94,7 @@ FILL = {"main": "#ffffff", "side": "#f2f2f2", "previous": "#e0e0e0", "header": "
 def flow_diagram(flow: dict) -> alt.LayerChart:
     """The flow diagram of one version (see :func:`analysis.review.screening.flow`)."""
     boxes, arrows = _box_rows(flow)
-    b = pd.DataFrame(boxes)
-    b["fill"] = b["kind"].map(FILL)
+    b = _values([{**box, "fill": FILL.get(box["kind"])} for box in boxes])
     x = alt.X("x:Q", scale=alt.Scale(domain=[0, W]), axis=None)
     y = alt.Y("y:Q", scale=alt.Scale(domain=[0, H], reverse=True), axis=None)
     rects = alt.Chart(b).mark_rect(stroke=INK, strokeWidth=1).encode(x=x, x2="x2:Q", y=y, y2="y2:Q",
@@ -104,14 +103,13 @@ def flow_diagram(flow: dict) -> alt.LayerChart:
                                    color=INK).encode(x=alt.X("tx:Q", scale=alt.Scale(domain=[0, W]), axis=None),
                                                      y=alt.Y("ty:Q", scale=alt.Scale(domain=[0, H], reverse=True), axis=None),
                                                      text="text:N")
-    a = pd.DataFrame(arrows)
-    lines = alt.Chart(a).mark_rule(color=MUTED, strokeWidth=1.2).encode(x=x, y=y, x2="x2:Q", y2="y2:Q")
-    heads = alt.Chart(a.assign(angle=[90 if r.x2 > r.x else 180 for r in a.itertuples()])).mark_point(
+    lines = alt.Chart(_values(arrows)).mark_rule(color=MUTED, strokeWidth=1.2).encode(x=x, y=y, x2="x2:Q", y2="y2:Q")
+    heads = alt.Chart(_values([{**a, "angle": 90 if a["x2"] > a["x"] else 180} for a in arrows])).mark_point(
         shape="triangle", filled=True, size=40, color=MUTED).encode(
         x=alt.X("x2:Q", scale=alt.Scale(domain=[0, W]), axis=None),
         y=alt.Y("y2:Q", scale=alt.Scale(domain=[0, H], reverse=True), axis=None), angle=alt.Angle("angle:Q", scale=None))
-    stages = pd.DataFrame([{"x": 20, "y": 140, "t": "Identification"}, {"x": 20, "y": 330, "t": "Screening"},
-                           {"x": 20, "y": 560, "t": "Included"}])
+    stages = _values([{"x": 20, "y": 140, "t": "Identification"}, {"x": 20, "y": 330, "t": "Screening"},
+                      {"x": 20, "y": 560, "t": "Included"}])
     stage = alt.Chart(stages).mark_text(angle=270, fontSize=12, fontWeight="bold", color=INK, font=FONT).encode(
         x=alt.X("x:Q", scale=alt.Scale(domain=[0, W]), axis=None),
         y=alt.Y("y:Q", scale=alt.Scale(domain=[0, H], reverse=True), axis=None), text="t:N")

@@ -5,11 +5,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._altair import alt
-import pandas as pd
 import polars as pl
 
-from ._common import _est_text, _fmt, _num, _pooled_rows, _require, _title, _to_pandas
+from ._altair import alt
+from ._common import _est_text, _fmt, _frame, _is_missing, _num, _pooled_rows, _require, _title, _values
 from .theme import INK, MUTED, PALETTE, ROW_HEIGHT
 
 
@@ -90,21 +89,22 @@ def forest(
     """
     if xscale not in ("linear", "log"):
         raise ValueError("xscale must be 'linear' or 'log'")
-    d = _to_pandas(df)
+    d = _frame(df)
     _require(d, [estimate, lower, upper, label, weight, group], "forest()")
     digits = (0 if percent else 2) if digits is None else digits
     pooled_rows = _pooled_rows(pooled, estimate, lower, upper)
-    total_w = float(d[weight].fillna(0).sum()) if weight else 0.0
+    total_w = float(sum(w for w in d[weight].to_list() if not _is_missing(w))) if weight else 0.0
     if weight and not total_w > 0:
         weight = None  # weight column present but empty (e.g. no model fitted): unweighted plot
     cols = _Columns(estimate, lower, upper, label, weight, percent, digits, total_w)
     rows, diamonds = _layout(d, cols, group, pooled_rows)
     n = len(rows)
-    data = pd.DataFrame(rows)
+    data = _values(rows)
     height = ROW_HEIGHT * max(n, 1)
     if xdomain is None and percent:
         xdomain = (0.0, 1.0)
-    plot = _plot_panel(data, diamonds, n, height, cols, xscale, xdomain, xtitle, reference_line, estimate_title, width)
+    plot = _plot_panel(data, rows, diamonds, n, height, cols, xscale, xdomain, xtitle, reference_line, estimate_title,
+                       width)
     panels = [plot] + _text_panels(data, rows, height, cols, label_title, estimate_title, label_width)
     panels[0], panels[1] = panels[1], panels[0]  # label column | plot | estimates | weights
 
@@ -185,14 +185,14 @@ def _add_pooled(rows: list[dict], diamonds: list[dict], p: Mapping[str, Any], de
         rows.append(_blank("note", str(p["note"])))
 
 
-def _layout(d: pd.DataFrame, c: _Columns, group: str | None, pooled_rows: list[dict]) -> tuple[list[dict], list[dict]]:
+def _layout(d: pl.DataFrame, c: _Columns, group: str | None, pooled_rows: list[dict]) -> tuple[list[dict], list[dict]]:
     """The plot's rows in drawing order (studies, subgroup headers and totals, pooled rows) and diamonds."""
     rows: list[dict[str, Any]] = []
     diamonds: list[dict[str, Any]] = []
-    records = d.to_dict("records")
+    records = d.to_dicts()
     groups: list[str] = []
     if group:
-        groups = list(dict.fromkeys(str(g) for g in d[group]))
+        groups = list(dict.fromkeys(str(g) for g in d[group].to_list()))
         for g in groups:
             rows.append(_blank("header", g))
             rows.extend(_study_row(r, c) for r in records if str(r[group]) == g)
@@ -211,8 +211,8 @@ def _layout(d: pd.DataFrame, c: _Columns, group: str | None, pooled_rows: list[d
     return rows, diamonds
 
 
-def _plot_panel(data: pd.DataFrame, diamonds: list[dict], n: int, height: int, c: _Columns, xscale: str,
-                xdomain: tuple[float, float] | None, xtitle: str | None, reference_line: float | None,
+def _plot_panel(data: alt.InlineData, rows: list[dict], diamonds: list[dict], n: int, height: int, c: _Columns,
+                xscale: str, xdomain: tuple[float, float] | None, xtitle: str | None, reference_line: float | None,
                 estimate_title: str, width: int) -> alt.LayerChart:
     """The plotting panel: CIs, weighted squares, prediction intervals, diamonds, reference line."""
     y = _row_axis(n)
@@ -230,7 +230,7 @@ def _plot_panel(data: pd.DataFrame, diamonds: list[dict], n: int, height: int, c
     layers: list[alt.Chart] = []
     if reference_line is not None:
         layers.append(
-            alt.Chart(pd.DataFrame({"ref": [reference_line]}))
+            alt.Chart(_values([{"ref": reference_line}]))
             .mark_rule(color=MUTED, strokeDash=[4, 3], strokeWidth=1)
             .encode(x=alt.X("ref:Q", scale=x_scale, axis=alt.Axis(**axis_kw)))
         )
@@ -256,7 +256,7 @@ def _plot_panel(data: pd.DataFrame, diamonds: list[dict], n: int, height: int, c
     else:
         square = square.encode(size=alt.value(70))
     layers.append(square)
-    if (data["kind"] == "pi").any():
+    if any(r["kind"] == "pi" for r in rows):
         layers.append(
             base.transform_filter(alt.datum.kind == "pi")
             .mark_rule(strokeWidth=2, color=PALETTE[1], clip=clip)
@@ -265,7 +265,7 @@ def _plot_panel(data: pd.DataFrame, diamonds: list[dict], n: int, height: int, c
         )
     if diamonds:
         layers.append(
-            alt.Chart(pd.DataFrame(diamonds))
+            alt.Chart(_values(diamonds))
             .mark_area(color=INK, opacity=1, line=False, clip=clip, orient="vertical")
             .encode(
                 x=alt.X("x:Q", scale=x_scale),
@@ -278,7 +278,7 @@ def _plot_panel(data: pd.DataFrame, diamonds: list[dict], n: int, height: int, c
     return alt.layer(*layers).properties(width=width, height=height, title=alt.TitleParams(text=" ", fontSize=12))
 
 
-def _text_panels(data: pd.DataFrame, rows: list[dict], height: int, c: _Columns, label_title: str,
+def _text_panels(data: alt.InlineData, rows: list[dict], height: int, c: _Columns, label_title: str,
                  estimate_title: str, label_width: int | None) -> list[Any]:
     """The text columns beside the plot: labels, estimates with CIs, and weights."""
     base = alt.Chart(data).encode(y=_row_axis(len(rows)))

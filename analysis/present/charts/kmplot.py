@@ -6,7 +6,7 @@ from typing import Any
 from ._altair import alt
 import polars as pl
 
-from ._common import _require, _title, _to_pandas
+from ._common import _frame, _require, _title
 from .theme import INK, PALETTE
 
 
@@ -60,33 +60,31 @@ def km(
     altair.VConcatChart or altair.LayerChart
         A vconcat of the plot and the at-risk table, or the plot alone.
     """
-    c = _to_pandas(curves)
+    c = _frame(curves)
     _require(c, ["time", "survival"], "km() curves")
     single = color is None or color not in c.columns
     series = "_series" if single else color
-    if single:
-        c[series] = "All patients"
-    ar = _to_pandas(at_risk) if at_risk is not None else None
-    ce = _to_pandas(censors) if censors is not None else None
+    ar = _frame(at_risk) if at_risk is not None else None
+    ce = _frame(censors) if censors is not None else None
     if ar is not None:
         _require(ar, ["time", "n_at_risk"], "km() at_risk")
-        if single:
-            ar[series] = "All patients"
-        else:
+        if not single:
             _require(ar, [series], "km() at_risk")
     if ce is not None:
         _require(ce, ["time", "survival"], "km() censors")
-        if single:
-            ce[series] = "All patients"
-        else:
+        if not single:
             _require(ce, [series], "km() censors")
 
-    domain_order = [str(s) for s in dict.fromkeys(c[series].astype(str))]
-    for frame in (c, ar, ce):
-        if frame is not None:
-            frame[series] = frame[series].astype(str)
+    def labelled(frame: pl.DataFrame | None) -> pl.DataFrame | None:
+        """The frame with its series as text ("All patients" for a single curve)."""
+        if frame is None:
+            return None
+        return frame.with_columns((pl.lit("All patients") if single else pl.col(series).cast(pl.String)).alias(series))
+
+    c, ar, ce = labelled(c), labelled(ar), labelled(ce)
+    domain_order = list(dict.fromkeys(c[series].to_list()))
     if x_max is None:
-        x_max = max(float(f["time"].max()) for f in (c, ar, ce) if f is not None and len(f))
+        x_max = max(float(f["time"].max()) for f in (c, ar, ce) if f is not None and f.height)
     xs = alt.Scale(domain=[0, x_max], nice=False, zero=True)
     axis_kw: dict[str, Any] = {"title": xtitle or f"Time ({time_unit})", "grid": False}
     if x_tick:
@@ -110,7 +108,9 @@ def km(
         alt.Tooltip("survival:Q", title="Survival", format=".1%"),
     ]
     layers: list[alt.Chart] = []
-    has_ci = all(k in c.columns for k in ("ci_lower", "ci_upper")) and c[["ci_lower", "ci_upper"]].notna().any().all()
+    has_ci = all(k in c.columns for k in ("ci_lower", "ci_upper")) and all(
+        c[k].drop_nulls().drop_nans().len() if c[k].dtype.is_float() else c[k].drop_nulls().len()
+        for k in ("ci_lower", "ci_upper"))
     base = alt.Chart(c)
     if has_ci:
         layers.append(
@@ -131,7 +131,7 @@ def km(
             x=alt.X("time:Q", scale=xs, axis=alt.Axis(**axis_kw)), y=y, color=col, tooltip=tooltip
         )
     )
-    if ce is not None and len(ce):
+    if ce is not None and ce.height:
         layers.append(
             alt.Chart(ce)
             .mark_tick(orient="vertical", size=9, thickness=1.5, clip=True)
@@ -153,7 +153,7 @@ def km(
         desc += f" ({subtitle})"
     t = _title(title, subtitle)
 
-    if ar is None or not len(ar):
+    if ar is None or not ar.height:
         out = plot.properties(description=desc)
         return out.properties(title=t) if t is not None else out
 

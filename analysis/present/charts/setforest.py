@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ._altair import alt
-import pandas as pd
 import polars as pl
 
-from ._common import _require, _title, _to_pandas
+from ._altair import alt
+from ._common import _frame, _is_missing, _require, _title, _values
 from .theme import INK, MUTED, PALETTE, ROW_HEIGHT
 
 #: row kinds of the input frame and how they are drawn
@@ -23,19 +22,17 @@ KINDS = ("study", "pooled", "hk", "pi", "note")
 PARAM = "analysis_set"
 
 
-def _layout(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+def _layout(rows: pl.DataFrame) -> tuple[pl.DataFrame, list[dict], int]:
     """Row numbers within each set, diamonds of pooled rows, and the largest row count."""
-    rows = rows.copy()
-    rows["row"] = rows.groupby("set", sort=False).cumcount()
-    pooled = rows[rows["kind"] == "pooled"]
+    rows = rows.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).over("set").alias("row"))
     diamonds = []
-    for _, p in pooled.iterrows():
-        lo = p["low"] if pd.notna(p["low"]) else p["estimate"]
-        hi = p["high"] if pd.notna(p["high"]) else p["estimate"]
+    for p in rows.filter(pl.col("kind") == "pooled").iter_rows(named=True):
+        lo = p["estimate"] if _is_missing(p["low"]) else p["low"]
+        hi = p["estimate"] if _is_missing(p["high"]) else p["high"]
         for x, half in ((lo, 0.0), (p["estimate"], 0.38), (hi, 0.0)):
             diamonds.append({"set": p["set"], "row": p["row"], "x": x, "y": p["row"] - half, "y2": p["row"] + half})
-    n = int(rows["row"].max()) + 1 if len(rows) else 1
-    return rows, pd.DataFrame(diamonds, columns=["set", "row", "x", "y", "y2"]), n
+    n = int(rows["row"].max()) + 1 if rows.height else 1
+    return rows, diamonds, n
 
 
 def set_forest(
@@ -72,10 +69,10 @@ def set_forest(
     altair.HConcatChart
         Label column | plot | estimate column | weight column, sharing the row axis.
     """
-    d = _to_pandas(rows)
+    d = _frame(rows)
     _require(d, ["set", "kind", "label", "estimate", "low", "high", "reported_low", "reported_high", "text", "weight"],
              "set_forest()")
-    bad = set(d["kind"]) - set(KINDS)
+    bad = set(d["kind"].to_list()) - set(KINDS)
     if bad:
         raise ValueError(f"set_forest(): unknown row kinds {sorted(bad)}")
     ids = [s for s, _ in sets]
@@ -112,7 +109,7 @@ def set_forest(
             x=alt.X("low:Q", scale=xs), x2="high:Q", tooltip=tooltip),
     ]
     if len(diamonds):
-        layers.append(alt.Chart(diamonds).transform_filter(keep)
+        layers.append(alt.Chart(_values(diamonds)).transform_filter(keep)
                       .mark_area(color=INK, opacity=1, line=False, clip=True, orient="vertical")
                       .encode(x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=yscale, axis=None), y2="y2:Q",
                               detail="row:N"))
@@ -137,10 +134,10 @@ def set_forest(
     ).properties(title=header(estimate_title))
     weights = text_col("weight", ["study"], 50).properties(title=header("Weight"))
     chart = alt.hconcat(left, plot, right, weights, spacing=6).resolve_scale(y="shared").add_params(param)
-    first = d[(d["set"] == selected) & (d["kind"] == "pooled")]
+    first = d.filter((pl.col("set") == selected) & (pl.col("kind") == "pooled"))
     desc = f"Forest plot, {len(sets)} analysis set{'s' if len(sets) != 1 else ''}"
-    if len(first):
-        desc += f"; {first['label'].iloc[0]}: {first['text'].iloc[0]}"
+    if first.height:
+        desc += f"; {first['label'][0]}: {first['text'][0]}"
     chart = chart.properties(description=desc)
     t = _title(title, subtitle)
     return chart.properties(title=t) if t is not None else chart
