@@ -84,10 +84,10 @@ def execute_notebook(path: Path) -> None:
     timestamps (``record_timing=False``, and old ``metadata.execution`` removed) and no Python
     version in the notebook metadata (the kernel name is pinned to ``python3``).
     """
+    from .kernels import CELL_TIMEOUT, normalise  # first: nbformat without the IRI grammar (kernels.py)
+
     import nbformat
     from nbclient import NotebookClient
-
-    from .kernels import CELL_TIMEOUT, normalise
 
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", record_timing=False,

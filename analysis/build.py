@@ -29,10 +29,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
+# kernels first: it imports nbformat's jsonschema without the IRI grammar (0.9 s; see kernels.py)
+from .kernels import Outcome, WarmKernel  # isort: skip
+import nbformat  # noqa: E402  isort: skip
 
 from . import notebooks as nbs
-from .kernels import Outcome, WarmKernel
 from .review.loading import Review
 
 CACHE_FILE = nbs.ROOT / "_build" / ".exec-cache.json"
