@@ -78,16 +78,16 @@ def outcome_bars(
     axis = alt.Axis(format=".0%" if percent else None, title=xtitle, grid=True, tickCount=5)
     rule = base.mark_rule(strokeWidth=2).encode(x=alt.X(f"{lower}:Q", scale=xs, axis=axis), x2=f"{upper}:Q")
     if not has_arm:
-        rule = rule.encode(color=alt.value(PALETTE[0]))
+        rule = rule.encode(color=alt.ColorValue(PALETTE[0]))
     point = base.mark_point(size=70, filled=True, opacity=1).encode(x=alt.X(f"{estimate}:Q", scale=xs),
                                                                       tooltip=tooltip)
     if not has_arm:
-        point = point.encode(color=alt.value(PALETTE[0]))
+        point = point.encode(color=alt.ColorValue(PALETTE[0]))
     label = base.mark_text(align="left", baseline="middle", dx=8, fontSize=11).encode(
-        x=alt.value(width), text="_text:N"
+        x=alt.XValue(width), text=alt.Text("_text:N")
     )
     if has_arm:
-        label = label.encode(color=alt.value(INK))
+        label = label.encode(color=alt.ColorValue(INK))
     chart = alt.layer(rule, point, label).properties(width=width, height=alt.Step(step))
     desc = f"Dot-and-whisker chart of {len(order)} outcome{'s' if len(order) != 1 else ''}"
     if has_arm:

@@ -254,7 +254,7 @@ def _plot_panel(data: alt.InlineData, rows: list[dict], diamonds: list[dict], n:
             size=alt.Size("weight:Q", scale=alt.Scale(range=[20, 260], zero=True), legend=None)
         )
     else:
-        square = square.encode(size=alt.value(70))
+        square = square.encode(size=alt.SizeValue(70))
     layers.append(square)
     if any(r["kind"] == "pi" for r in rows):
         layers.append(
@@ -287,7 +287,7 @@ def _text_panels(data: alt.InlineData, rows: list[dict], height: int, c: _Column
         return (
             base.transform_filter(alt.FieldOneOfPredicate(field="kind", oneOf=list(kinds)))
             .mark_text(**{"align": "left", "baseline": "middle", "limit": w, **mark})
-            .encode(x=alt.value(0), text=f"{field}:N",
+            .encode(x=alt.XValue(0), text=alt.Text(f"{field}:N"),  # channel objects: no schema look-up
                     tooltip=alt.Tooltip(f"{field}:N", title=None))
             .properties(width=w, height=height)
         )
