@@ -39,6 +39,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 BIN = ROOT / ".venv" / "bin"
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT / "tools"))
+
+from repo_copy import copy_tracked, link_shared  # noqa: E402
 
 
 def cores() -> int:
@@ -51,15 +54,7 @@ def load() -> str:
 
 def copy_worktree(dest: Path) -> Path:
     """This checkout's tracked files, as they are in the working tree, under ``dest/repo``."""
-    repo = dest / "repo"
-    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
-    for name in filter(None, files.decode().split("\0")):
-        src = ROOT / name
-        if src.is_file():
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, repo / name)
-    _link_shared(dest)
-    return repo
+    return copy_tracked(ROOT, dest)
 
 
 def copy_commit(commit: str, dest: Path) -> Path:
@@ -68,14 +63,8 @@ def copy_commit(commit: str, dest: Path) -> Path:
     repo.mkdir(parents=True)
     archive = subprocess.run(["git", "archive", commit], cwd=ROOT, capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(repo)], input=archive, check=True)
-    _link_shared(dest)
+    link_shared(ROOT, dest)
     return repo
-
-
-def _link_shared(dest: Path) -> None:
-    shared = ROOT.parent / "shared"
-    if shared.is_dir() and not (dest / "shared").exists():
-        (dest / "shared").symlink_to(shared.resolve())
 
 
 def run(repo: Path, *cmd: str, timeout: int = 3600) -> tuple[float, str]:

@@ -21,6 +21,9 @@ from analysis.review import loading as data
 from analysis.review import synthesis
 from factory import ROOT
 
+sys.path.insert(0, str(ROOT / "tools"))
+from repo_copy import copy_tracked  # noqa: E402
+
 FIXTURE = ROOT / "tests" / "fixtures" / "new_study"
 SID = "walk2024"
 #: a second study whose every text field holds HTML, Markdown and MyST injection
@@ -33,17 +36,7 @@ BIN = Path(sys.executable).parent
 
 def copy_repository(dest: Path) -> Path:
     """The tracked files of this checkout (as they are in the working tree) under ``dest/repo``."""
-    repo = dest / "repo"
-    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
-    for name in filter(None, files.decode().split("\0")):
-        src = ROOT / name
-        if src.is_file():
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, repo / name)
-    shared = ROOT.parent / "shared"
-    if shared.is_dir():
-        (dest / "shared").symlink_to(shared)
-    return repo
+    return copy_tracked(ROOT, dest)
 
 
 def step(repo: Path, *cmd: str, timeout: int = 1200) -> str:
