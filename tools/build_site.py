@@ -43,9 +43,9 @@ KEY_FILE = DOCTREES / "review-doctree-key"
 #: what the parsed documents depend on besides their own sources
 DEPENDS = ("_config.yml", "_toc.yml", "requirements.txt", "book/_ext/*.py")
 SITE_KEY_FILE = BUILD / ".html-key"
-#: folders whose files the site is not made from (site_key)
-NOT_SITE = {"_build", ".git", ".venv", "tests", "benchmarks", "__pycache__", ".ipynb_checkpoints",
-            ".pytest_cache", ".jupyter_cache", "node_modules"}
+#: folders whose files the site is not made from (site_key): at the top of the repository, and anywhere
+NOT_SITE_TOP = {"_build", ".git", ".venv", "tests", "benchmarks", ".pytest_cache", ".jupyter_cache"}
+NOT_SITE = {"__pycache__", ".ipynb_checkpoints"}
 
 
 def doctree_key(root: Path = ROOT) -> str:
@@ -63,7 +63,8 @@ def doctree_key(root: Path = ROOT) -> str:
 
 def site_key(root: Path = ROOT) -> str:
     """SHA-256 of everything a build of the site can read: every file of the repository outside
-    :data:`NOT_SITE` (pages, data, package, configuration, static files, lock files; by content)
+    :data:`NOT_SITE_TOP` and :data:`NOT_SITE` (pages, data, package, configuration, static files,
+    lock files; by content)
     and of the source texts (``analysis.review.quotes.SEEDS``), the commit and state the page
     footers name, and the ``REVIEW_*``/``GITHUB_SHA`` environment."""
     sys.path.insert(0, str(root / "book" / "_ext"))
@@ -76,7 +77,8 @@ def site_key(root: Path = ROOT) -> str:
     h = hashlib.sha256()
     for top in (root, Path(SEEDS)):
         for dirpath, dirnames, filenames in os.walk(top):
-            dirnames[:] = sorted(d for d in dirnames if d not in NOT_SITE)
+            skip = NOT_SITE | (NOT_SITE_TOP if Path(dirpath) == top else set())
+            dirnames[:] = sorted(d for d in dirnames if d not in skip)
             for name in sorted(filenames):
                 p = Path(dirpath) / name
                 h.update(p.relative_to(top).as_posix().encode() + b"\0")
@@ -85,7 +87,9 @@ def site_key(root: Path = ROOT) -> str:
                 except OSError:
                     h.update(b"unreadable")
     h.update(build_commit(root).encode())
-    h.update(repr(sorted((k, v) for k, v in os.environ.items() if k.startswith("REVIEW_") or k == "GITHUB_SHA")).encode())
+    env = {k: v for k, v in os.environ.items() if k.startswith("REVIEW_") or k == "GITHUB_SHA"}
+    env.pop("REVIEW_FIT_STORE", None)  # where fits are kept changes no page
+    h.update(repr(sorted(env.items())).encode())
     return h.hexdigest()
 
 

@@ -162,7 +162,7 @@ def _glmm(events: tuple[int, ...], n: tuple[int, ...], level: float, labels: tup
 
     When the environment names a folder in :data:`FIT_STORE`, fits are also kept there, one
     pickle per input, and read back by any process: the book build sets it (``_build/.fit-store/``
-    with one folder per version of the package code, :func:`analysis.notebooks.fit_store`) so
+    with one folder per version of the package code, :func:`analysis.notebooks.use_fit_store`) so
     that the pages and the download tables computed in other processes fit each model once per
     change of its input, not once per process.  The folder is the build's own, written only by
     this function; an entry that cannot be read is fitted again.  Tests and nbval leave it unset.

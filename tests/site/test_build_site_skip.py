@@ -39,7 +39,8 @@ def test_the_site_key_follows_pages_data_seeds_and_the_footer_commit(repo, monke
     root, seeds = repo
     k0 = tool.site_key(root)
     assert tool.site_key(root) == k0
-    for ignored in ("_build/html/index.html", "tests/test_x.py", "benchmarks/b.py", "book/__pycache__/x.pyc"):
+    for ignored in ("_build/html/index.html", "tests/test_x.py", "benchmarks/b.py", "book/__pycache__/x.pyc",
+                    "book/.ipynb_checkpoints/intro-checkpoint.md"):
         (root / ignored).parent.mkdir(parents=True, exist_ok=True)
         (root / ignored).write_text("x", encoding="utf-8")
     assert tool.site_key(root) == k0
@@ -50,9 +51,14 @@ def test_the_site_key_follows_pages_data_seeds_and_the_footer_commit(repo, monke
     (root / "_static").mkdir()
     (root / "_static" / "new.css").write_text("", encoding="utf-8")  # a new file counts, even empty
     seen.add(tool.site_key(root))
+    (root / "data" / "tests").mkdir()
+    (root / "data" / "tests" / "x.yaml").write_text("", encoding="utf-8")  # "tests" is skipped only at the top
+    seen.add(tool.site_key(root))
     monkeypatch.setenv("GITHUB_SHA", "0123456789abcdef")  # the commit every footer names
     seen.add(tool.site_key(root))
-    assert len(seen) == 6
+    monkeypatch.setenv("REVIEW_FIT_STORE", "/elsewhere")  # where fits are kept changes no page
+    seen.add(tool.site_key(root))
+    assert len(seen) == 7
 
 
 def test_an_unchanged_site_is_kept_a_changed_one_built_a_failed_one_removed(tmp_path, monkeypatch):
