@@ -72,6 +72,7 @@ def site_key(root: Path = ROOT) -> str:
         from review_version import build_commit
     finally:
         sys.path.pop(0)
+    from analysis.review.pooling import FIT_STORE_ENV
     from analysis.review.quotes import SEEDS  # the source texts quotes are checked against
 
     h = hashlib.sha256()
@@ -88,7 +89,7 @@ def site_key(root: Path = ROOT) -> str:
                     h.update(b"unreadable")
     h.update(build_commit(root).encode())
     env = {k: v for k, v in os.environ.items() if k.startswith("REVIEW_") or k == "GITHUB_SHA"}
-    env.pop("REVIEW_FIT_STORE", None)  # where fits are kept changes no page
+    env.pop(FIT_STORE_ENV, None)  # where fits are kept changes no page
     h.update(repr(sorted(env.items())).encode())
     return h.hexdigest()
 

@@ -37,7 +37,7 @@ from ..stats import meta
 from ..stats import survival as sv
 
 #: environment variable naming a folder that keeps GLMM fits between processes (see :func:`_glmm`)
-FIT_STORE = "REVIEW_FIT_STORE"
+FIT_STORE_ENV = "REVIEW_FIT_STORE"
 
 #: model key -> what the model is, as a caption or methods text names it
 MODELS = {
@@ -160,14 +160,14 @@ def _glmm(events: tuple[int, ...], n: tuple[int, ...], level: float, labels: tup
     another set), and the fit, with its profile-likelihood CI of tau^2, is the same for the same
     input; so it is kept (the fit object is shared: results are frozen).
 
-    When the environment names a folder in :data:`FIT_STORE`, fits are also kept there, one
+    When the environment names a folder in :data:`FIT_STORE_ENV`, fits are also kept there, one
     pickle per input, and read back by any process: the book build sets it (``_build/.fit-store/``
     with one folder per version of the package code, :func:`analysis.notebooks.use_fit_store`) so
     that the pages and the download tables computed in other processes fit each model once per
     change of its input, not once per process.  The folder is the build's own, written only by
     this function; an entry that cannot be read is fitted again.  Tests and nbval leave it unset.
     """
-    store = os.environ.get(FIT_STORE)
+    store = os.environ.get(FIT_STORE_ENV)
     path = None
     if store:
         digest = hashlib.sha256(repr((events, n, float(level), labels)).encode()).hexdigest()

@@ -22,7 +22,7 @@ def _frame(df: Any) -> pl.DataFrame:
     NaN and infinite floats become missing values.
     """
     if not isinstance(df, pl.DataFrame):
-        if type(df).__module__.split(".")[0] != "pandas":
+        if not _is_pandas(df):
             raise TypeError(f"expected a polars DataFrame, got {type(df).__name__}")
         df = pl.from_pandas(df)
     floats = pl.col(pl.Float32, pl.Float64)
@@ -35,8 +35,9 @@ def _values(rows: Sequence[Mapping[str, Any]]) -> alt.InlineData:
     return alt.InlineData(values=[dict(r) for r in rows])
 
 
-def _is_missing(v: Any) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v))
+def _is_pandas(obj: Any) -> bool:
+    """A pandas object, recognised without importing pandas."""
+    return type(obj).__module__.split(".")[0] == "pandas"
 
 
 def _require(df: pl.DataFrame, cols: Sequence[str], what: str) -> None:
@@ -81,7 +82,7 @@ def _pooled_rows(pooled: Any, estimate: str, lower: str, upper: str) -> list[dic
     """Normalise ``pooled`` (dict, list of dicts, or DataFrame) into a list of dicts."""
     if pooled is None:
         return []
-    if isinstance(pooled, pl.DataFrame) or type(pooled).__module__.split(".")[0] == "pandas":
+    if isinstance(pooled, pl.DataFrame) or _is_pandas(pooled):
         rows = _frame(pooled).to_dicts()
     elif isinstance(pooled, Mapping):
         rows = [dict(pooled)]

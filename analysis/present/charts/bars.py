@@ -6,7 +6,7 @@ from typing import Any
 from ._altair import alt
 import polars as pl
 
-from ._common import _est_text, _frame, _is_missing, _num, _require, _title
+from ._common import _est_text, _frame, _num, _require, _title
 from .theme import INK, PALETTE, ROW_HEIGHT
 
 
@@ -55,7 +55,7 @@ def outcome_bars(
     digits = 0 if percent else 2
     d = d.with_columns(pl.Series("_text", [
         _est_text(_num(e), _num(lo), _num(hi), percent, digits)
-        + (f"  ({r})" if has_den and not _is_missing(r) else "")
+        + (f"  ({r})" if has_den and r is not None else "")  # _frame made NaN missing
         for e, lo, hi, r in zip(d[estimate].to_list(), d[lower].to_list(), d[upper].to_list(),
                                 d[denominator].to_list() if has_den else [None] * d.height)
     ], dtype=pl.String))

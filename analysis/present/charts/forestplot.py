@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 
 from ._altair import alt
-from ._common import _est_text, _fmt, _frame, _is_missing, _num, _pooled_rows, _require, _title, _values
+from ._common import _est_text, _fmt, _frame, _num, _pooled_rows, _require, _title, _values
 from .theme import INK, MUTED, PALETTE, ROW_HEIGHT
 
 
@@ -93,7 +93,7 @@ def forest(
     _require(d, [estimate, lower, upper, label, weight, group], "forest()")
     digits = (0 if percent else 2) if digits is None else digits
     pooled_rows = _pooled_rows(pooled, estimate, lower, upper)
-    total_w = float(sum(w for w in d[weight].to_list() if not _is_missing(w))) if weight else 0.0
+    total_w = float(d[weight].fill_null(0).sum()) if weight else 0.0
     if weight and not total_w > 0:
         weight = None  # weight column present but empty (e.g. no model fitted): unweighted plot
     cols = _Columns(estimate, lower, upper, label, weight, percent, digits, total_w)

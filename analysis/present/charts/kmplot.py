@@ -108,9 +108,7 @@ def km(
         alt.Tooltip("survival:Q", title="Survival", format=".1%"),
     ]
     layers: list[alt.Chart] = []
-    has_ci = all(k in c.columns for k in ("ci_lower", "ci_upper")) and all(
-        c[k].drop_nulls().drop_nans().len() if c[k].dtype.is_float() else c[k].drop_nulls().len()
-        for k in ("ci_lower", "ci_upper"))
+    has_ci = all(k in c.columns and c[k].null_count() < c.height for k in ("ci_lower", "ci_upper"))
     base = alt.Chart(c)
     if has_ci:
         layers.append(

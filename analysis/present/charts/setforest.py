@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 
 from ._altair import alt
-from ._common import _frame, _is_missing, _require, _title, _values
+from ._common import _frame, _require, _title, _values
 from .theme import INK, MUTED, PALETTE, ROW_HEIGHT
 
 #: row kinds of the input frame and how they are drawn
@@ -27,8 +27,8 @@ def _layout(rows: pl.DataFrame) -> tuple[pl.DataFrame, list[dict], int]:
     rows = rows.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).over("set").alias("row"))
     diamonds = []
     for p in rows.filter(pl.col("kind") == "pooled").iter_rows(named=True):
-        lo = p["estimate"] if _is_missing(p["low"]) else p["low"]
-        hi = p["estimate"] if _is_missing(p["high"]) else p["high"]
+        lo = p["estimate"] if p["low"] is None else p["low"]  # _frame made NaN missing
+        hi = p["estimate"] if p["high"] is None else p["high"]
         for x, half in ((lo, 0.0), (p["estimate"], 0.38), (hi, 0.0)):
             diamonds.append({"set": p["set"], "row": p["row"], "x": x, "y": p["row"] - half, "y2": p["row"] + half})
     n = int(rows["row"].max()) + 1 if rows.height else 1
