@@ -60,7 +60,7 @@ def use_fit_store(store: Path = FIT_STORE, package: str | None = None) -> Path:
     folder name is :meth:`Hasher.package`, so no fit made by other package code or other
     libraries is ever read; folders of other versions are removed.
     """
-    from .review.pooling import FIT_STORE_ENV
+    from .review.fit_store import ENV
 
     folder = Path(store) / (package or Hasher().package())[:32]
     if Path(store).is_dir():
@@ -68,7 +68,7 @@ def use_fit_store(store: Path = FIT_STORE, package: str | None = None) -> Path:
             if old != folder:
                 shutil.rmtree(old, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
-    os.environ[FIT_STORE_ENV] = str(folder)
+    os.environ[ENV] = str(folder)
     return folder
 
 

@@ -72,7 +72,7 @@ def site_key(root: Path = ROOT) -> str:
         from review_version import build_commit
     finally:
         sys.path.pop(0)
-    from analysis.review.pooling import FIT_STORE_ENV
+    from analysis.review.fit_store import ENV as FIT_STORE_ENV
     from analysis.review.quotes import SEEDS  # the source texts quotes are checked against
 
     h = hashlib.sha256()

@@ -23,21 +23,18 @@ Models (keys of :data:`MODELS`):
 """
 from __future__ import annotations
 
-import hashlib
-import os
-import pickle
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from ..stats import meta
 from ..stats import survival as sv
+from . import fit_store
 
 #: environment variable naming a folder that keeps GLMM fits between processes (see :func:`_glmm`)
-FIT_STORE_ENV = "REVIEW_FIT_STORE"
+FIT_STORE_ENV = fit_store.ENV
 
 #: model key -> what the model is, as a caption or methods text names it
 MODELS = {
@@ -161,31 +158,17 @@ def _glmm(events: tuple[int, ...], n: tuple[int, ...], level: float, labels: tup
     input; so it is kept (the fit object is shared: results are frozen).
 
     When the environment names a folder in :data:`FIT_STORE_ENV`, fits are also kept there, one
-    pickle per input, and read back by any process: the book build sets it (``_build/.fit-store/``
-    with one folder per version of the package code, :func:`analysis.notebooks.use_fit_store`) so
-    that the pages and the download tables computed in other processes fit each model once per
-    change of its input, not once per process.  The folder is the build's own, written only by
-    this function; an entry that cannot be read is fitted again.  Tests and nbval leave it unset.
+    pickle per input, and read back by any process (:mod:`analysis.review.fit_store`): the book
+    build sets it so that the pages and the download tables computed in other processes fit each
+    model once per change of its input, not once per process.  An entry that cannot be read is
+    fitted again.  Tests and nbval leave it unset.
     """
-    store = os.environ.get(FIT_STORE_ENV)
-    path = None
-    if store:
-        digest = hashlib.sha256(repr((events, n, float(level), labels)).encode()).hexdigest()
-        path = Path(store) / f"glmm-{digest}.pickle"
-        try:
-            with path.open("rb") as f:
-                return pickle.load(f)
-        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, IndexError, TypeError):
-            pass
+    path = fit_store.entry("glmm", (events, n, float(level), labels))
+    stored = fit_store.load(path)
+    if stored is not None:
+        return stored
     result = _fit_glmm(events, n, level, labels)
-    if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
-            tmp.replace(path)  # atomic: a reader sees the whole entry or none
-        except OSError:
-            pass
+    fit_store.save(path, result)
     return result
 
 

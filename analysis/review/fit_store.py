@@ -1,0 +1,54 @@
+"""A folder of model fits shared by the build's processes, keyed by each fit's input.
+
+The book build names the folder in the environment variable :data:`ENV` (``_build/.fit-store/``
+with one folder per version of the package code: :func:`analysis.notebooks.use_fit_store`), so
+that the warm kernels and the process computing the download tables fit each model once per
+change of its input, not once per process (:func:`analysis.review.pooling._glmm`).  Tests and
+nbval leave it unset, and then nothing is kept.
+
+Standard library only: the site build reads :data:`ENV` without importing the statistics.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from pathlib import Path
+from typing import Any
+
+#: environment variable naming the folder (unset: no store)
+ENV = "REVIEW_FIT_STORE"
+#: what reading an entry written by another process may raise; the fit is then made again
+UNREADABLE = (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, IndexError, TypeError)
+
+
+def entry(kind: str, key: Any) -> Path | None:
+    """Where the fit of ``kind`` for ``key`` (a value with a stable ``repr``) is kept; None without a store."""
+    store = os.environ.get(ENV)
+    if not store:
+        return None
+    return Path(store) / f"{kind}-{hashlib.sha256(repr(key).encode()).hexdigest()}.pickle"
+
+
+def load(path: Path | None) -> Any | None:
+    """The fit kept at ``path``, or None when there is none or it cannot be read."""
+    if path is None:
+        return None
+    try:
+        with path.open("rb") as f:
+            return pickle.load(f)
+    except UNREADABLE:
+        return None
+
+
+def save(path: Path | None, value: Any) -> None:
+    """Keep ``value`` at ``path`` (atomically: a reader sees the whole entry or none); errors ignored."""
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        tmp.replace(path)
+    except OSError:
+        pass
