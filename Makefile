@@ -27,7 +27,8 @@ validate: $(STAMP)
 ## data is executed (analysis/build.py: warm kernels, one per core; validates data/ first), then Sphinx renders the
 ## stored outputs (tools/build_site.py: Jupyter Book never executes).  Any warning or failing cell fails the build, and
 ## so does a page that loads from the network, holds a script that is not the site's own or is over its weight.
-## _build/html is written from empty each time (only parsed pages are reused), so no file of an earlier build is left;
+## _build/html is written into an empty folder each time (parsed pages are reused; unchanged pages are carried over,
+## book/_ext/carry_pages.py), so no file of an earlier build is left;
 ## it is kept as it is when nothing it is made from changed (tools/build_site.py site_key).
 book: $(STAMP)
 	$(BIN)/python -m analysis execute book

@@ -9,26 +9,33 @@ the parsed pages are reused between builds:
 
 * **No file of an earlier build is published.**  Sphinx writes into an empty folder
   (``_build/html.new``) that replaces ``_build/html`` only when the build succeeded; a failed
-  build leaves no ``_build/html``.  Only the parsed documents (``_build/.doctrees``) persist,
-  and every page is written again from them.
+  build leaves no ``_build/html``.  What persists is the parsed documents
+  (``_build/.doctrees``) and, while they are reused, the pages written from them: the pages
+  whose document did not change, and did not change what it shows of other pages, are carried
+  into the new folder instead of being written again, and every carried file this build would
+  not write is removed at the end (``book/_ext/carry_pages.py``).
 * **Every warning fails the build, every time** (``-W -n --keep-going``).  Sphinx re-reads only
   the sources that changed, so a warning of an unchanged page would not be repeated: the parsed
   documents are therefore kept only after a build without warnings, and thrown away after any
   failure.  They are also thrown away -- the next build reads every page -- when anything they
   depend on besides the pages themselves changes (:func:`doctree_key`: the configuration, the
-  table of contents and the set of pages it finds, the book's Sphinx extensions, the lock file).
+  table of contents and the set of pages it finds, the book's Sphinx extensions, the static
+  files, the lock file); then every page is read and written.  A warning raised while a page
+  is written (a reference that does not resolve) is repeated whenever what it refers to changes:
+  every page is then written again.
 
 When nothing the site is made from changed since the last successful build (:func:`site_key`:
 every file of the repository outside ``_build/``, tests and benchmarks, the commit the footer
 names and the environment), ``_build/html`` is kept as it is: writing it again would give the same
 bytes (``make check-deterministic``).
 
-``--fresh`` reads every page (what ``jupyter-book build --all`` did): the benchmarks' floor.
+``--fresh`` reads and writes every page (what ``jupyter-book build --all`` did): the benchmarks' floor.
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib
 import os
 import shutil
 import sys
@@ -41,7 +48,8 @@ HTML = BUILD / "html"
 DOCTREES = BUILD / ".doctrees"
 KEY_FILE = DOCTREES / "review-doctree-key"
 #: what the parsed documents depend on besides their own sources
-DEPENDS = ("_config.yml", "_toc.yml", "requirements.txt", "book/_ext/*.py")
+#: (``_static/``: every page links its style sheets and scripts with a checksum of their content)
+DEPENDS = ("_config.yml", "_toc.yml", "requirements.txt", "book/_ext/*.py", "_static/**/*")
 SITE_KEY_FILE = BUILD / ".html-key"
 #: folders whose files the site is not made from (site_key): at the top of the repository, and anywhere
 NOT_SITE_TOP = {"_build", ".git", ".venv", "tests", "benchmarks", ".pytest_cache", ".jupyter_cache"}
@@ -52,7 +60,7 @@ def doctree_key(root: Path = ROOT) -> str:
     """SHA-256 of the files in :data:`DEPENDS` and of the list of the book's page files."""
     h = hashlib.sha256()
     for pattern in DEPENDS:
-        for p in sorted(root.glob(pattern)):
+        for p in sorted(q for q in root.glob(pattern) if q.is_file()):
             h.update(p.relative_to(root).as_posix().encode() + b"\0" + p.read_bytes())
     pages = sorted(p.relative_to(root).as_posix() for p in (root / "book").rglob("*")
                    if p.suffix in (".md", ".ipynb") and not any(part.startswith(("_", "."))
@@ -61,17 +69,21 @@ def doctree_key(root: Path = ROOT) -> str:
     return h.hexdigest()
 
 
+def extension(name: str):
+    """The book's Sphinx extension module ``book/_ext/<name>.py`` -- the module object Sphinx then uses."""
+    path = str(ROOT / "book" / "_ext")
+    if path not in sys.path:
+        sys.path.insert(0, path)  # as Jupyter Book's local_extensions does
+    return importlib.import_module(name)
+
+
 def site_key(root: Path = ROOT) -> str:
     """SHA-256 of everything a build of the site can read: every file of the repository outside
     :data:`NOT_SITE_TOP` and :data:`NOT_SITE` (pages, data, package, configuration, static files,
     lock files; by content)
     and of the source texts (``analysis.review.quotes.SEEDS``), the commit and state the page
     footers name, and the ``REVIEW_*``/``GITHUB_SHA`` environment."""
-    sys.path.insert(0, str(root / "book" / "_ext"))
-    try:
-        from review_version import build_commit
-    finally:
-        sys.path.pop(0)
+    build_commit = extension("review_version").build_commit
     from analysis.review.fit_store import ENV as FIT_STORE_ENV
     from analysis.review.quotes import SEEDS  # the source texts quotes are checked against
 
@@ -104,8 +116,12 @@ def jobs() -> int:
     return int(os.environ.get("SPHINX_JOBS") or len(os.sched_getaffinity(0)))
 
 
-def sphinx(out: Path, doctrees: Path, fresh: bool) -> int:
-    """One Jupyter Book (Sphinx) HTML build of the repository into ``out``; its exit status."""
+def sphinx(out: Path, doctrees: Path, fresh: bool, carry_from: Path | None = None) -> int:
+    """One Jupyter Book (Sphinx) HTML build of the repository into ``out``; its exit status.
+
+    ``carry_from``: the previous site, whose unchanged pages are carried into ``out``
+    (``book/_ext/carry_pages.py``) instead of being written again.
+    """
     # jsonschema (imported by Jupyter Book to check _config.yml, without format checks) would
     # otherwise import rfc3987_syntax, which compiles a grammar for 0.9 s (see
     # analysis/present/charts/_altair.py)
@@ -115,7 +131,8 @@ def sphinx(out: Path, doctrees: Path, fresh: bool) -> int:
 
     result = build_sphinx(ROOT, out, noconfig=True, path_config=str(ROOT / "_config.yml"),
                           confoverrides={"external_toc_path": (ROOT / "_toc.yml").as_posix(), "nitpicky": True,
-                                         "latex_individualpages": False},
+                                         "latex_individualpages": False,
+                                         "review_carry_from": str(carry_from or "")},
                           doctreedir=doctrees, freshenv=fresh, warningiserror=True, keep_going=True,
                           jobs=jobs())
     return result if isinstance(result, int) else 1
@@ -131,6 +148,8 @@ def build(fresh: bool = False) -> int:
     from analysis.notebooks import use_fit_store
 
     use_fit_store()  # the download tables (book/_ext/downloads.py) read the fits the notebooks made
+    downloads = extension("downloads")
+    downloads.start(BUILD / downloads.CACHE)  # computed in the background while Sphinx works
     key = doctree_key()
     if fresh or not KEY_FILE.is_file() or KEY_FILE.read_text() != key:
         shutil.rmtree(DOCTREES, ignore_errors=True)
@@ -138,7 +157,12 @@ def build(fresh: bool = False) -> int:
     new = BUILD / "html.new"
     shutil.rmtree(new, ignore_errors=True)
     t0 = time.perf_counter()
-    status = sphinx(new, DOCTREES, fresh)
+    # the pages written by the last build are current for the parsed documents kept with them
+    carry = None if fresh or not HTML.is_dir() else HTML
+    try:
+        status = sphinx(new, DOCTREES, fresh, carry)
+    finally:
+        downloads.stop()  # waited for by the build-finished hook; still running only after a failure
     if status != 0:
         shutil.rmtree(DOCTREES, ignore_errors=True)  # the next build reads every page and repeats every warning
         shutil.rmtree(new, ignore_errors=True)
@@ -153,8 +177,8 @@ def build(fresh: bool = False) -> int:
     shutil.rmtree(old, ignore_errors=True)
     KEY_FILE.write_text(key)
     SITE_KEY_FILE.write_text(site)  # computed before the build: a file changed during it is seen next time
-    print(f"build-site: {'all pages read' if fresh else 'changed pages read'}, every page written into "
-          f"{HTML.relative_to(ROOT)} in {time.perf_counter() - t0:.1f} s")
+    print(f"build-site: {'every page read and written' if carry is None else 'changed pages read and written, the others carried'}"
+          f" into {HTML.relative_to(ROOT)} in {time.perf_counter() - t0:.1f} s")
     return 0
 
 

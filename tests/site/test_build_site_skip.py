@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib.util
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -68,12 +69,13 @@ def test_an_unchanged_site_is_kept_a_changed_one_built_a_failed_one_removed(tmp_
                         ("KEY_FILE", build / ".doctrees" / "key"), ("SITE_KEY_FILE", build / ".html-key")):
         monkeypatch.setattr(tool, name, value)
     monkeypatch.setattr("analysis.notebooks.use_fit_store", lambda *a, **k: None)
+    monkeypatch.setattr(tool, "extension", lambda name: SimpleNamespace(CACHE="c", start=lambda cache: None, stop=lambda: None))
     monkeypatch.setattr(tool, "doctree_key", lambda: "doctrees")
     site = {"key": "state 1"}
     monkeypatch.setattr(tool, "site_key", lambda: site["key"])
     runs, status = [], {"code": 0}
 
-    def sphinx(out: Path, doctrees: Path, fresh: bool) -> int:
+    def sphinx(out: Path, doctrees: Path, fresh: bool, carry_from: Path | None = None) -> int:
         runs.append(fresh)
         out.mkdir(parents=True)
         doctrees.mkdir(parents=True, exist_ok=True)
