@@ -319,6 +319,37 @@ def strip_fontawesome_css(text: str) -> str:
     return tinycss2.serialize(out)
 
 
+#: beside the output folder: the theme stylesheet without Font Awesome, kept between builds
+CSS_CACHE = ".lean-pages-cache"
+
+
+def stripped_css(text: str, cache: Path) -> str:
+    """:func:`strip_fontawesome_css` of ``text``, kept in ``cache`` under a hash of the text and of
+    this module's code (tinycss2 takes 0.4 s over the theme's 300 KB stylesheet on every build)."""
+    import hashlib
+
+    import tinycss2
+
+    digest = hashlib.sha256(text.encode("utf-8", "surrogateescape") + b"\0" + Path(__file__).read_bytes()
+                            + b"\0" + tinycss2.__version__.encode()).hexdigest()
+    entry = cache / f"{digest}.css"
+    try:
+        return entry.read_text(encoding="utf-8")
+    except OSError:
+        pass
+    out = strip_fontawesome_css(text)
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        for old in cache.glob("*.css"):
+            old.unlink(missing_ok=True)  # only the current entry is kept
+        tmp = entry.with_name(f"{entry.name}.tmp")
+        tmp.write_text(out, encoding="utf-8")
+        tmp.replace(entry)
+    except OSError:
+        pass
+    return out
+
+
 def _build_finished(app, exception) -> None:
     if exception is not None or app.builder.format != "html":
         return
@@ -331,7 +362,7 @@ def _build_finished(app, exception) -> None:
         return
     theme_css = static / "styles" / "pydata-sphinx-theme.css"
     if theme_css.is_file():
-        theme_css.write_text(strip_fontawesome_css(theme_css.read_text(encoding="utf-8")), encoding="utf-8")
+        theme_css.write_text(stripped_css(theme_css.read_text(encoding="utf-8"), out.parent / CSS_CACHE), encoding="utf-8")
     for path in sorted(static.rglob("*.map")):
         path.unlink()
     for path in sorted([*static.rglob("*.js"), *static.rglob("*.css")]):

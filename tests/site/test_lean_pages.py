@@ -94,6 +94,16 @@ def test_fontawesome_css_stripped_but_theme_rules_kept() -> None:
         assert kept in out, kept
 
 
+def test_the_stripped_stylesheet_is_kept_once_computed(tmp_path, monkeypatch) -> None:
+    css = '.fa-bars:before{content:"\\f0c9"}p{color:red}'
+    first = lp.stripped_css(css, tmp_path / "cache")
+    assert first == lp.strip_fontawesome_css(css) and len(list((tmp_path / "cache").glob("*.css"))) == 1
+    monkeypatch.setattr(lp, "strip_fontawesome_css", lambda text: "computed again")
+    assert lp.stripped_css(css, tmp_path / "cache") == first
+    assert lp.stripped_css(css + "a{color:blue}", tmp_path / "cache") == "computed again"  # another stylesheet
+    assert len(list((tmp_path / "cache").glob("*.css"))) == 1  # only the current entry is kept
+
+
 def test_search_scripts_only_on_the_search_page() -> None:
     head = ('<script src="../_static/searchtools.js"></script>\n<script src="../_static/language_data.js"></script>\n'
             '<script src="../searchindex.js"></script>\n<script defer src="../_static/scripts/fontawesome.js?digest=1">'
