@@ -19,13 +19,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .review.plan import PLAN_FILE, load_plan
 
     from .review.datasets import problems as other_problems
+    from .review.validation import study_files
 
     directory = Path(args.directory) if args.directory else data.DATA_DIR
+    known = None
     try:  # load() validates every study file and keeps the result: `execute` validates only once
         studies, problems = data.load(directory).studies, []
     except data.DataError as exc:
-        studies, problems = [], list(exc.problems)
-    problems += other_problems(directory, studies)
+        # the studies whose files passed, and the ids of every study file (one that failed is still
+        # known: the records and appraisals naming it are not blamed for its problems)
+        studies, problems = data.validate(directory)[0], list(exc.problems)
+        known = [f.stem for f in study_files(directory)[0]]
+    problems += other_problems(directory, studies, known)
     for name, reader in (("changelog.yaml", data.changelog), ("harmonisation.yaml", data.harmonisation),
                          (PLAN_FILE, load_plan)):
         if (directory / name).is_file():

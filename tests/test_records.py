@@ -211,3 +211,20 @@ def test_validate_command_reports_record_problems_as_lines(tmp_path):
     out = subprocess.run([sys.executable, "-m", "analysis", "validate", str(data)], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 1 and "Traceback" not in out.stdout + out.stderr
     assert "screening.yaml: -: line 2, column 1: YAML syntax error" in out.stdout or "YAML syntax error" in out.stdout
+
+
+def test_a_failing_study_file_is_not_reported_missing_by_the_records(tmp_path):
+    """One invalid study file is one problem: the screening decisions naming it (and the other
+    studies) are not blamed with "no study file" because its file did not validate."""
+    data = make_records(tmp_path)
+    path = data / "studies" / "hua2020.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("id: hua2020", "id: hua2020\nnot_a_field: 1", 1),
+                    encoding="utf-8")
+    out = subprocess.run([sys.executable, "-m", "analysis", "validate", str(data)], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 1 and "Traceback" not in out.stdout + out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert lines and all("hua2020.yaml" in line for line in lines), lines
+    assert "no study file" not in out.stdout
+    path.unlink()  # a study that has no file at all is still reported
+    out = subprocess.run([sys.executable, "-m", "analysis", "validate", str(data)], capture_output=True, text=True, cwd=ROOT)
+    assert "no study file data/studies/hua2020.yaml" in out.stdout

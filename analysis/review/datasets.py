@@ -12,14 +12,16 @@ from .schema import Problem
 from .validation import display
 
 
-def problems(directory: Path, studies: list) -> list[Problem]:
+def problems(directory: Path, studies: list, known: list[str] | None = None) -> list[Problem]:
     """Every problem of the records, screening, appraisal, GRADE and protocol files of ``directory``.
 
-    ``studies`` are the valid studies of the folder (:class:`~analysis.review.schema.Study`).
+    ``studies`` are the valid studies of the folder (:class:`~analysis.review.schema.Study`);
+    ``known`` the ids of every study file, valid or not (default: those of ``studies``): a record
+    or appraisal naming a study whose file has problems of its own is not blamed for them.
     """
     from . import appraisal, grade, protocol, screening
 
-    study_ids = [s.id for s in studies]
+    study_ids = sorted({*(known or []), *(s.id for s in studies)})
     arms = {s.id: [a.id for a in s.arms] for s in studies}
     out: list[Problem] = []
     for name, check in (("records", lambda: screening.load(directory, study_ids)[1]),
