@@ -84,13 +84,25 @@ class WarmKernel:
                                    extra_arguments=[f"--IPKernelApp.exec_lines={_WARM}"] if self.preload else [])
         self.kc = None
 
-    async def start(self) -> None:
-        """Start the kernel (unless :meth:`launch` did), wait until it is ready, record its fresh state."""
-        if self.km is None or not self.km.has_kernel:
-            await self.launch()
-        self.kc = self.km.client()
-        self.kc.start_channels()
-        await self.kc.wait_for_ready(timeout=300)
+    async def start(self, attempts: int = 3) -> None:
+        """Start the kernel (unless :meth:`launch` did), wait until it is ready, record its fresh state.
+
+        A kernel that dies before it is ready is started again, up to ``attempts`` times in all:
+        jupyter_client picks free TCP ports and the kernel binds them later, so another process
+        can take one in between ("Address already in use"; jupyter/jupyter_client#154).
+        """
+        for attempt in range(1, attempts + 1):
+            if self.km is None or not self.km.has_kernel:
+                await self.launch()
+            self.kc = self.km.client()
+            self.kc.start_channels()
+            try:
+                await self.kc.wait_for_ready(timeout=300)
+                break
+            except RuntimeError:  # "Kernel died before replying to kernel_info"
+                await self.stop()
+                if attempt == attempts:
+                    raise
         await self.run_code(_SNAPSHOT)
         self.runs = 0
 

@@ -9,6 +9,7 @@ the warm executor stored.)
 from __future__ import annotations
 
 import asyncio
+import signal
 import shutil
 from pathlib import Path
 
@@ -114,3 +115,29 @@ def test_a_failing_notebook_is_reported_not_written_and_not_cached(tmp_path):
     assert (book / "bad.ipynb").read_bytes() == before
     assert [o.path.name for o in result.executed] == ["good.ipynb"]
     assert [o.path.name for o in again.failed] == ["bad.ipynb"] and [p.name for p in again.current] == ["good.ipynb"]
+
+
+def test_a_kernel_that_dies_before_it_is_ready_is_started_again(monkeypatch):
+    """Another process can take a port between jupyter_client picking it and the kernel binding it:
+    the kernel then dies at start.  The executor starts it again instead of failing the build."""
+    launches = []
+    launch = WarmKernel.launch
+
+    async def dying_first(self):
+        await launch(self)
+        launches.append(self.km)
+        if len(launches) == 1:
+            await self.km.signal_kernel(signal.SIGKILL)  # a kernel that cannot bind its port dies
+
+    monkeypatch.setattr(WarmKernel, "launch", dying_first)
+
+    async def run() -> str:
+        kernel = WarmKernel(preload=False)
+        try:
+            await kernel.start()
+            return await kernel.run_code("print(6 * 7)")
+        finally:
+            await kernel.stop()
+
+    assert asyncio.run(run()).strip() == "42"
+    assert len(launches) == 2
