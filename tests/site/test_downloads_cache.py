@@ -82,7 +82,7 @@ def test_the_tables_computed_in_the_background_are_the_tables(tmp_path, monkeypa
     downloads_mod.write(living.state(data), expected)
     monkeypatch.setattr(downloads_mod, "write", lambda *a: pytest.fail("computed in the build process"))
     out = tmp_path / "_build" / "html"
-    out.mkdir()
+    out.mkdir(parents=True)  # the background process may not have made _build/ yet
     ext._write(SimpleNamespace(outdir=str(out), builder=SimpleNamespace(format="html")), None)
     assert ext._pending is None
     names = sorted(p.name for p in expected.iterdir())
