@@ -15,8 +15,8 @@ and static files, :func:`tools.build_site.doctree_key`), this extension:
 2. **marks every page for writing when anything a page shows of other pages changed**
    (``env-get-updated``): the titles and sections of every page (the navigation sidebar,
    previous/next links and the local tables of contents), the table of contents' structure,
-   the cross-reference targets with their titles, and the citations with their formatted
-   labels and entries.  Sphinx does not rewrite other pages when a page's title changes; the
+   the cross-reference targets of every domain with their titles, numbered equations, and the
+   citations with their formatted labels and entries.  Sphinx does not rewrite other pages when a page's title changes; the
    configuration, the footer (theme options) and the templates it does follow itself;
 3. **removes** after the build every carried file this build would not have written: a page or
    source copy of a document that is no longer in the book, an image no page uses.
@@ -51,7 +51,11 @@ def navigation(env) -> str:
         add("doc", doc, env.titles.get(doc, ""), env.longtitles.get(doc, ""), env.tocs.get(doc, ""),
             env.toctree_includes.get(doc, []))
     std = env.get_domain("std")
-    add("labels", sorted(std.labels.items()), sorted(std.anonlabels.items()), sorted(std.objects.items()))
+    add("labels", sorted(std.labels.items()), sorted(std.anonlabels.items()))
+    for name, domain in sorted(env.domains.items()):  # every other reference target, in every domain
+        add("objects", name, sorted(map(repr, domain.get_objects())))
+    if "math" in env.domains:  # numbered equations are not among the math domain's objects
+        add("equations", sorted(map(repr, env.get_domain("math").data.get("objects", {}).items())))
     if "cite" in env.domains:
         for c in env.get_domain("cite").citations:
             # str() of pybtex's rich text is its plain text (render_as looks plugins up: 25 ms a call)
