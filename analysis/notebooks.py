@@ -54,8 +54,8 @@ LOCK_FILES = ("requirements.txt", "pyproject.toml")
 def use_fit_store(store: Path = FIT_STORE, package: str | None = None) -> Path:
     """Have this process and its children keep GLMM fits in ``store/<package hash>`` (returned).
 
-    The build's two steps (the warm kernels, and Sphinx computing the download tables) and the
-    pages among themselves fit many of the same models; :func:`analysis.review.pooling._glmm`
+    The build's processes (the warm kernels, and the one computing the download tables during the
+    render) and the pages among themselves fit many of the same models; :func:`analysis.review.pooling._glmm`
     keeps each fit there, keyed by its input, and reads it back (``REVIEW_FIT_STORE``).  The
     folder name is :meth:`Hasher.package`, so no fit made by other package code or other
     libraries is ever read; folders of other versions are removed.

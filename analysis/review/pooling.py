@@ -33,9 +33,6 @@ from ..stats import meta
 from ..stats import survival as sv
 from . import fit_store
 
-#: environment variable naming a folder that keeps GLMM fits between processes (see :func:`_glmm`)
-FIT_STORE_ENV = fit_store.ENV
-
 #: model key -> what the model is, as a caption or methods text names it
 MODELS = {
     "glmm": "random-intercept logistic model (binomial-normal GLMM, maximum likelihood)",
@@ -157,7 +154,7 @@ def _glmm(events: tuple[int, ...], n: tuple[int, ...], level: float, labels: tup
     another set), and the fit, with its profile-likelihood CI of tau^2, is the same for the same
     input; so it is kept (the fit object is shared: results are frozen).
 
-    When the environment names a folder in :data:`FIT_STORE_ENV`, fits are also kept there, one
+    When the environment names a folder in ``REVIEW_FIT_STORE``, fits are also kept there, one
     pickle per input, and read back by any process (:mod:`analysis.review.fit_store`): the book
     build sets it so that the pages and the download tables computed in other processes fit each
     model once per change of its input, not once per process.  An entry that cannot be read is

@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from analysis import notebooks
-from analysis.review import pooling
+from analysis.review import fit_store, pooling
 
 ROWS = pl.DataFrame({"study": ["a", "b", "c", "d"], "events": [3, 5, 2, 7], "denominator": [10, 12, 9, 15]})
 
@@ -25,7 +25,7 @@ def pooled(rows: pl.DataFrame = ROWS) -> pooling.Pooled:
 
 @pytest.fixture
 def store(tmp_path, monkeypatch):
-    monkeypatch.setenv(pooling.FIT_STORE_ENV, str(tmp_path / "store"))
+    monkeypatch.setenv(fit_store.ENV, str(tmp_path / "store"))
     yield tmp_path / "store"
     pooling._glmm.cache_clear()
 
@@ -60,16 +60,16 @@ def test_an_unreadable_entry_is_fitted_again(store):
 
 
 def test_no_store_keeps_nothing(tmp_path, monkeypatch):
-    monkeypatch.delenv(pooling.FIT_STORE_ENV, raising=False)
+    monkeypatch.delenv(fit_store.ENV, raising=False)
     monkeypatch.chdir(tmp_path)
     pooled()
     assert not list(tmp_path.rglob("*.pickle"))
 
 
 def test_one_folder_per_version_of_the_package(tmp_path, monkeypatch):
-    monkeypatch.setenv(pooling.FIT_STORE_ENV, "")  # restored after the test: use_fit_store sets it
+    monkeypatch.setenv(fit_store.ENV, "")  # restored after the test: use_fit_store sets it
     old = notebooks.use_fit_store(tmp_path / "store", package="a" * 64)
     (old / "glmm-x.pickle").write_bytes(b"")
     new = notebooks.use_fit_store(tmp_path / "store", package="b" * 64)
     assert new != old and not old.exists() and new.is_dir()
-    assert os.environ[pooling.FIT_STORE_ENV] == str(new)
+    assert os.environ[fit_store.ENV] == str(new)
