@@ -129,3 +129,18 @@ def test_the_walk_sees_function_level_imports(tmp_path):
         assert layer(internal("analysis.present.tables")) > layer("analysis.review._probe_for_layer_test")
     finally:
         path.unlink()
+
+
+def test_loading_the_data_imports_no_numerics():
+    """Loading and validating study files (as the site build does, to write the bibliography and
+    the footer) imports neither numpy nor scipy: the checks of printed percentages are integer
+    arithmetic (``analysis.stats.grim``).  Each would add 0.05-0.2 s to every render."""
+    import subprocess
+    import sys
+
+    fixture = Path(__file__).resolve().parent / "fixtures" / "review"
+    code = ("import sys; from analysis.review.loading import load; r = load(sys.argv[1]); assert r.studies; "
+            "print(sorted(m for m in ('numpy', 'scipy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, str(fixture)], capture_output=True, text=True,
+                         cwd=PACKAGE.parent, check=True).stdout
+    assert out.strip() == "[]"

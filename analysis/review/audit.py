@@ -69,7 +69,7 @@ def audit(review: Review, studies: list[str] | None = None) -> pl.DataFrame:
     For crude proportions: the recomputed estimate ``events/denominator`` with its
     :data:`RECOMPUTED_CI` 95% interval; whether a printed percentage is ``events/denominator``
     at the printed precision, or, when no count is printed, which counts give it (an interval of
-    counts, :func:`analysis.stats.proportions.count_interval`, O(1) whatever the denominator); which interval methods reproduce a printed CI
+    counts, :func:`analysis.stats.grim.count_interval`, O(1) whatever the denominator); which interval methods reproduce a printed CI
     (:func:`analysis.stats.proportions.identify_ci_method`), also computed on the printed, rounded
     percentage when the count does not reproduce the interval.  Time-to-event figures carry no
     recomputation here (see the survival reconstruction).

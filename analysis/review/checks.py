@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from ..stats.proportions import count_interval
+from ..stats.grim import count_interval
 from ..stats.units import DAYS
 from .schema import (CHARACTERISTICS, MAX_COUNT, OUTCOME_GRADES, OUTCOMES, SCALE_DOMAIN, SCALE_MAX_GRADE, SCALES,
                      Outcome, Study, Summary, decimals, short, texts)

@@ -12,7 +12,7 @@ denominator 43``:
    p-value is a quoted decimal in plain notation, kept exactly as printed;
 2. *meaning* -- :func:`analysis.review.checks.check_study`: arm references, counts within
    bounds and denominators, printed percentages that some integer count can produce
-   (GRIM-style, :func:`analysis.stats.proportions.count_interval`), confidence limits around their
+   (GRIM-style, :func:`analysis.stats.grim.count_interval`), confidence limits around their
    estimate, ranges, landmark monotonicity, grades on their scale, estimators allowed for each
    outcome.
 
