@@ -3,8 +3,9 @@
 The book build names the folder in the environment variable :data:`ENV` (``_build/.fit-store/``
 with one folder per version of the package code: :func:`analysis.notebooks.use_fit_store`), so
 that the warm kernels and the process computing the download tables fit each model once per
-change of its input, not once per process (:func:`analysis.review.pooling._glmm`).  Tests and
-nbval leave it unset, and then nothing is kept.
+change of its input, not once per process (GLMM fits: :func:`analysis.review.pooling._glmm`;
+reconstructions from survival summaries: :func:`analysis.review.survival._from_summary`).
+Tests and nbval leave it unset, and then nothing is kept.
 
 Standard library only: the site build reads :data:`ENV` without importing the statistics.
 """

@@ -1,4 +1,5 @@
-"""The build's store of GLMM fits (``REVIEW_FIT_STORE``): what is read back is what was fitted.
+"""The build's store of model fits (``REVIEW_FIT_STORE``: GLMM fits, survival reconstructions): what is
+read back is what was fitted.
 
 The store only saves time: a result read from it must be the same, to the bit, as the fit it
 replaces; an entry that cannot be read is fitted again; nothing is kept when the variable is
@@ -73,3 +74,41 @@ def test_one_folder_per_version_of_the_package(tmp_path, monkeypatch):
     new = notebooks.use_fit_store(tmp_path / "store", package="b" * 64)
     assert new != old and not old.exists() and new.is_dir()
     assert os.environ[fit_store.ENV] == str(new)
+
+
+def reconstructed(study: str = "roddie2025") -> list:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from factory import FIXTURE
+
+    from analysis.review import survival
+    from analysis.review.loading import load
+
+    review = load(FIXTURE)
+    review.memo.clear()  # the review is cached by content, with what it computed
+    return survival.reconstructions(review, study)
+
+
+def test_a_reconstruction_read_from_the_store_is_the_reconstruction(store, monkeypatch):
+    from analysis.review import survival
+
+    first = reconstructed()
+    entries = sorted(store.glob("from_summary-*.pickle"))
+    assert len(entries) == len(first) == 4  # one per arm and outcome
+    monkeypatch.setattr(survival.survival, "from_summary", lambda *a, **k: pytest.fail("rebuilt although stored"))
+    again = reconstructed()
+    assert [r.label for r in again] == [r.label for r in first]
+    for a, b in zip(again, first):
+        assert a.data.equals(b.data) and a.used == b.used
+        assert a.result.summary.equals(b.result.summary)
+    monkeypatch.undo()
+    monkeypatch.setenv(fit_store.ENV, "")  # no store: the same data rebuilt
+    assert all(a.data.equals(b.data) for a, b in zip(reconstructed(), first))
+
+
+def test_another_summary_is_another_entry(store):
+    reconstructed()
+    reconstructed("ddcart2_2025")
+    assert len(list(store.glob("from_summary-*.pickle"))) == 6
