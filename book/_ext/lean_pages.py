@@ -39,6 +39,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from jinja2 import FileSystemBytecodeCache
 from sphinx.jinja2glue import BuiltinTemplateLoader
 from sphinx.util import logging
 
@@ -252,6 +253,10 @@ class LeanTemplateLoader(BuiltinTemplateLoader):
 
     def init(self, builder, theme=None, dirs=None) -> None:
         super().init(builder, theme, dirs)
+        # compiled templates kept between builds (keyed by Jinja on name and source checksum, and
+        # on the Python version in its header): compiling them took 0.2 s of every build
+        self.environment.bytecode_cache = FileSystemBytecodeCache(
+            str(_mkdir(Path(builder.outdir).parent / TEMPLATE_CACHE)))
         self._search_as_you_type = bool(
             (builder.config.html_theme_options or {}).get("search_as_you_type", False))
 
@@ -321,6 +326,13 @@ def strip_fontawesome_css(text: str) -> str:
 
 #: beside the output folder: the theme stylesheet without Font Awesome, kept between builds
 CSS_CACHE = ".lean-pages-cache"
+#: compiled page templates, beside the site (Jinja's bytecode cache)
+TEMPLATE_CACHE = ".jinja-cache"
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def stripped_css(text: str, cache: Path) -> str:
