@@ -4,7 +4,8 @@ The book build names the folder in the environment variable :data:`ENV` (``_buil
 with one folder per version of the package code: :func:`analysis.notebooks.use_fit_store`), so
 that the warm kernels and the process computing the download tables fit each model once per
 change of its input, not once per process (GLMM fits: :func:`analysis.review.pooling._glmm`;
-reconstructions from survival summaries: :func:`analysis.review.survival._from_summary`).
+reconstructions from survival summaries: :func:`analysis.review.survival._from_summary`; the
+analyses of an outcome: :func:`analysis.review.synthesis.analyse`).
 Tests and nbval leave it unset, and then nothing is kept.
 
 Standard library only: the site build reads :data:`ENV` without importing the statistics.
@@ -21,6 +22,21 @@ from typing import Any
 ENV = "REVIEW_FIT_STORE"
 #: what reading an entry written by another process may raise; the fit is then made again
 UNREADABLE = (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, IndexError, TypeError)
+
+
+def active() -> bool:
+    """Whether this process keeps fits (the environment names a store)."""
+    return bool(os.environ.get(ENV))
+
+
+def digest(directory: Path) -> str:
+    """SHA-256 of every file under ``directory`` (relative path and content): part of the key of
+    a result computed from everything a data folder holds."""
+    h = hashlib.sha256()
+    root = Path(directory)
+    for p in sorted(q for q in root.rglob("*") if q.is_file() and "__pycache__" not in q.parts):
+        h.update(p.relative_to(root).as_posix().encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())
+    return h.hexdigest()
 
 
 def entry(kind: str, key: Any) -> Path | None:

@@ -18,6 +18,7 @@ import numpy as np
 import polars as pl
 
 from ..stats import meta
+from . import fit_store
 from .loading import Review
 from .plan import AnalysisSet, Plan, load_plan
 from .pooling import RESULT_COLUMNS, Pooled, pool_counts, pool_landmarks
@@ -135,8 +136,27 @@ def analyse(review: Review, outcome: str, plan: Plan | None = None, sets: tuple[
 
     ``sets`` restricts the work to those analysis sets (``primary`` is always included) and then
     skips leave-one-out and subgroups: what the certainty ratings need, at a fraction of the cost.
+
+    In the book build the result is kept in the build's fit store (:mod:`analysis.review.fit_store`),
+    keyed by every file of the data folder, the validated studies, the plan, the outcome and
+    ``sets``: the chapters' kernels analyse the outcomes they show, and the process computing the
+    download tables reads those analyses instead of repeating them.
     """
     plan = plan or load_plan(review.directory)
+    path = None
+    if fit_store.active():
+        path = fit_store.entry("analyse", (fit_store.digest(review.directory),
+                                           [s.model_dump_json() for s in review.studies],
+                                           plan.model_dump_json(), outcome, sets))
+        stored = fit_store.load(path)
+        if stored is not None:
+            return stored
+    result = _analyse(review, outcome, plan, sets)
+    fit_store.save(path, result)
+    return result
+
+
+def _analyse(review: Review, outcome: str, plan: Plan, sets: tuple[str, ...] | None) -> OutcomeSynthesis:
     o = plan.outcomes[outcome]
     rows, pooled = {}, {}
     wanted = None if sets is None else {"primary", *sets}

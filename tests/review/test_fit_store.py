@@ -112,3 +112,55 @@ def test_another_summary_is_another_entry(store):
     reconstructed()
     reconstructed("ddcart2_2025")
     assert len(list(store.glob("from_summary-*.pickle"))) == 6
+
+
+def test_an_analysis_read_from_the_store_is_the_analysis(store, monkeypatch, tmp_path):
+    import shutil
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from factory import FIXTURE
+
+    from analysis.review import synthesis
+    from analysis.review.loading import load
+
+    data = tmp_path / "data"
+    shutil.copytree(FIXTURE, data)
+    first = synthesis.analyse(load(data), "crs_any")
+    assert len(list(store.glob("analyse-*.pickle"))) == 1
+    monkeypatch.setattr(synthesis, "_analyse", lambda *a: pytest.fail("analysed again although stored"))
+    again = synthesis.analyse(load(data), "crs_any")
+    assert again.result_rows() == first.result_rows()
+    assert all(again.rows[k].equals(first.rows[k]) for k in first.rows)
+    monkeypatch.undo()
+    monkeypatch.setenv(fit_store.ENV, "")  # no store: the same analysis
+    assert synthesis.analyse(load(data), "crs_any").result_rows() == first.result_rows()
+    assert synthesis.analyse(load(data), "crs_any", sets=("logit_reml",)).result_rows() != first.result_rows()
+
+
+@pytest.mark.parametrize("change", ["a file the studies do not name", "the plan", "the sets"])
+def test_any_change_to_the_data_folder_is_another_analysis(store, tmp_path, change):
+    import shutil
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from factory import FIXTURE
+
+    from analysis.review import synthesis
+    from analysis.review.loading import load
+
+    data = tmp_path / "data"
+    shutil.copytree(FIXTURE, data)
+    synthesis.analyse(load(data), "crs_any")
+    sets = None
+    if change == "a file the studies do not name":
+        (data / "curves" / "notes.txt").write_text("a reviewer's note", encoding="utf-8")
+    elif change == "the plan":
+        plan = data / "analysis_plan.yaml"
+        plan.write_text(plan.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    else:
+        sets = ("logit_reml",)
+    synthesis.analyse(load(data), "crs_any", sets=sets)
+    assert len(list(store.glob("analyse-*.pickle"))) == 2
