@@ -18,7 +18,11 @@ and static files, :func:`tools.build_site.doctree_key`), this extension:
    the cross-reference targets of every domain with their titles, numbered equations, and the
    citations with their formatted labels and entries.  Sphinx does not rewrite other pages when a page's title changes; the
    configuration, the footer (theme options) and the templates it does follow itself;
-3. **removes** after the build every carried file this build would not have written: a page or
+3. **does not write again the pages Sphinx adds only for their tables of contents** -- the root
+   page, and every page whose table of contents includes a page that was read again -- when
+   nothing of point 2 changed: they are then the bytes carried (``prepare_writing``; a page
+   read again, or whose carried copy is missing or older than its source, is always written);
+4. **removes** after the build every carried file this build would not have written: a page or
    source copy of a document that is no longer in the book, an image no page uses.
 
 So the published folder holds exactly the files of a build from empty, the same bytes
@@ -64,14 +68,37 @@ def navigation(env) -> str:
     return h.hexdigest()
 
 
+def _before_read(app, env, docnames) -> None:
+    app.review_read = set(docnames)
+
+
 def _updated(app, env):
     """Every page, when what pages show of each other changed since the last build."""
     now = navigation(env)
     before = getattr(env, "review_navigation", None)
     env.review_navigation = now  # pickled with the environment after this event
+    app.review_same_navigation = before == now
     if before == now:
         return []
     return sorted(env.found_docs)
+
+
+def _only_changed(app) -> None:
+    """Point 3 of the module docstring: wrap the builder's ``prepare_writing``, which Sphinx calls
+    with the set of pages it is about to write (and then writes that same set)."""
+    builder = app.builder
+    prepare = builder.prepare_writing
+
+    def prepare_writing(docnames: set[str]) -> None:
+        if getattr(app, "review_same_navigation", False) and getattr(app, "review_carried", None):
+            needed = getattr(app, "review_read", set()) | set(builder.get_outdated_docs())
+            skip = {d for d in docnames if d not in needed and Path(builder.get_outfilename(d)).is_file()}
+            if skip and skip != docnames:  # Sphinx writes at least one page (the first warms its templates)
+                docnames -= skip
+                app.review_skipped = sorted(skip)
+        return prepare(docnames)
+
+    builder.prepare_writing = prepare_writing
 
 
 def _source_name(app, doc: str) -> str:
@@ -117,6 +144,8 @@ def _prune(app, exception) -> None:
 def setup(app):
     app.add_config_value(CONFIG, "", "")  # where the previous site is; changes no page
     app.connect("builder-inited", _carry)
+    app.connect("builder-inited", _only_changed)
+    app.connect("env-before-read-docs", _before_read)
     app.connect("env-get-updated", _updated)
     app.connect("build-finished", _prune, priority=100)  # before other extensions look at the folder
     return {"parallel_read_safe": True, "parallel_write_safe": True}
