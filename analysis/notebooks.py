@@ -33,9 +33,12 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .review.loading import Review
-from .review.quotes import SEEDS
+from .review.seeds import SEEDS
+
+if TYPE_CHECKING:
+    from .review.loading import Review
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = Path(__file__).resolve().parent
@@ -52,15 +55,16 @@ LOCK_FILES = ("requirements.txt", "pyproject.toml")
 
 
 def use_fit_store(store: Path = FIT_STORE, package: str | None = None) -> Path:
-    """Have this process and its children keep GLMM fits in ``store/<package hash>`` (returned).
+    """Have this process and its children keep model fits in ``store/<package hash>`` (returned).
 
     The build's processes (the warm kernels, and the one computing the download tables during the
-    render) and the pages among themselves fit many of the same models; :func:`analysis.review.pooling._glmm`
-    keeps each fit there, keyed by its input, and reads it back (``REVIEW_FIT_STORE``).  The
+    render) and the pages among themselves fit many of the same models; :mod:`analysis.review.fit_store`
+    keeps each fit (GLMM, reconstruction, an outcome's analyses) there, keyed by its input, and
+    reads it back (``REVIEW_FIT_STORE``).  The
     folder name is :meth:`Hasher.package`, so no fit made by other package code or other
     libraries is ever read; folders of other versions are removed.
     """
-    from .review.fit_store import ENV
+    from .review.fit_store import ENV, prune
 
     folder = Path(store) / (package or Hasher().package())[:32]
     if Path(store).is_dir():
@@ -68,6 +72,7 @@ def use_fit_store(store: Path = FIT_STORE, package: str | None = None) -> Path:
             if old != folder:
                 shutil.rmtree(old, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
+    prune(folder)  # least recently used entries beyond fit_store.LIMIT_BYTES
     os.environ[ENV] = str(folder)
     return folder
 

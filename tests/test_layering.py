@@ -131,16 +131,21 @@ def test_the_walk_sees_function_level_imports(tmp_path):
         path.unlink()
 
 
-def test_loading_the_data_imports_no_numerics():
-    """Loading and validating study files (as the site build does, to write the bibliography and
-    the footer) imports neither numpy nor scipy: the checks of printed percentages are integer
-    arithmetic (``analysis.stats.grim``).  Each would add 0.05-0.2 s to every render."""
+def test_what_the_render_reads_of_the_data_imports_no_numerics():
+    """The site build loads and validates the study files (to write the bibliography and the
+    footer) and reads the fit-store and seeds locations: none of it imports numpy, scipy or
+    polars.  The checks of printed percentages are integer arithmetic (``analysis.stats.grim``),
+    the tables of a review are built on first use, and the locations live in standard-library
+    modules (``analysis.review.seeds``, ``analysis.review.fit_store``).  Each import would add
+    0.05-0.2 s to every render."""
     import subprocess
     import sys
 
     fixture = Path(__file__).resolve().parent / "fixtures" / "review"
-    code = ("import sys; from analysis.review.loading import load; r = load(sys.argv[1]); assert r.studies; "
-            "print(sorted(m for m in ('numpy', 'scipy') if m in sys.modules))")
+    code = ("import sys; import analysis.notebooks; from analysis.review import bibliography, seeds, fit_store; "
+            "from analysis.review.loading import load, changelog; r = load(sys.argv[1]); assert r.studies; "
+            "changelog(sys.argv[1]); bibliography.bibtex(r.studies); "
+            "print(sorted(m for m in ('numpy', 'scipy', 'polars') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code, str(fixture)], capture_output=True, text=True,
                          cwd=PACKAGE.parent, check=True).stdout
     assert out.strip() == "[]"

@@ -42,6 +42,7 @@ import os
 import shutil
 import sys
 import time
+import types
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,11 +90,11 @@ def site_key(root: Path = ROOT) -> str:
     """SHA-256 of everything a build of the site can read: every file of the repository outside
     :data:`NOT_SITE_TOP` and :data:`NOT_SITE` (pages, data, package, configuration, static files,
     lock files; by content)
-    and of the source texts (``analysis.review.quotes.SEEDS``), the commit and state the page
+    and of the source texts (``analysis.review.seeds.SEEDS``), the commit and state the page
     footers name, and the ``REVIEW_*``/``GITHUB_SHA`` environment."""
     build_commit = extension("review_version").build_commit
     from analysis.review.fit_store import ENV as FIT_STORE_ENV
-    from analysis.review.quotes import SEEDS  # the source texts quotes are checked against
+    from analysis.review.seeds import SEEDS  # the source texts quotes are checked against
 
     h = hashlib.sha256()
     for top in (root, Path(SEEDS)):
@@ -124,6 +125,32 @@ def jobs() -> int:
     return int(os.environ.get("SPHINX_JOBS") or len(os.sched_getaffinity(0)))
 
 
+#: myst-nb's notebook executors: (module, class) -- each module imports jupyter-cache, and with it SQLAlchemy
+EXECUTORS = (("myst_nb.core.execute.cache", "NotebookClientCache"), ("myst_nb.core.execute.direct", "NotebookClientDirect"))
+
+
+def without_notebook_execution() -> None:
+    """Stand-ins for myst-nb's two notebook executors, which refuse to run.
+
+    Jupyter Book never executes here (``execute_notebooks: "off"`` in ``_config.yml``, checked by
+    tests/site/test_build_site_skip.py): the stored outputs are current when the render starts.
+    myst-nb imports both executors whatever the execution mode, and with them jupyter-cache and
+    SQLAlchemy: 0.2 s of every render.  Were execution switched on, the build would fail naming
+    this function, never execute silently or not at all.
+    """
+    for module, cls in EXECUTORS:
+        if module in sys.modules:
+            continue
+
+        def refuse(*args, _where=f"{module}.{cls}", **kwargs):
+            raise RuntimeError(f"{_where}: tools/build_site.py renders stored outputs and never executes a notebook "
+                               "(see without_notebook_execution); run `python -m analysis execute` first")
+
+        stand_in = types.ModuleType(module)
+        setattr(stand_in, cls, type(cls, (), {"__init__": refuse}))
+        sys.modules[module] = stand_in
+
+
 def sphinx(out: Path, doctrees: Path, fresh: bool, carry_from: Path | None = None) -> int:
     """One Jupyter Book (Sphinx) HTML build of the repository into ``out``; its exit status.
 
@@ -135,6 +162,7 @@ def sphinx(out: Path, doctrees: Path, fresh: bool, carry_from: Path | None = Non
     # analysis/present/charts/_altair.py)
     if "jsonschema" not in sys.modules:
         sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    without_notebook_execution()
     from jupyter_book.sphinx import build_sphinx
 
     result = build_sphinx(ROOT, out, noconfig=True, path_config=str(ROOT / "_config.yml"),

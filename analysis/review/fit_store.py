@@ -20,6 +20,9 @@ from typing import Any
 
 #: environment variable naming the folder (unset: no store)
 ENV = "REVIEW_FIT_STORE"
+#: the size :func:`prune` keeps a store under (the analyses of today's review take about 2 MB per
+#: state of the data; a thousand studies about 60 MB)
+LIMIT_BYTES = 256 * 2**20
 #: what reading an entry written by another process may raise; the fit is then made again
 UNREADABLE = (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, IndexError, TypeError)
 
@@ -53,7 +56,9 @@ def load(path: Path | None) -> Any | None:
         return None
     try:
         with path.open("rb") as f:
-            return pickle.load(f)
+            value = pickle.load(f)
+        os.utime(path)  # recently used: the last entry :func:`prune` removes
+        return value
     except UNREADABLE:
         return None
 
@@ -69,3 +74,26 @@ def save(path: Path | None, value: Any) -> None:
         tmp.replace(path)
     except OSError:
         pass
+
+
+def prune(folder: Path, limit: int = LIMIT_BYTES) -> list[Path]:
+    """Remove the least recently used entries of ``folder`` until the rest take at most ``limit``
+    bytes; the removed paths.  Every data state a reviewer tries adds its analyses to the store,
+    and nothing else removes them while the package code stays the same.  A process that wanted a
+    removed entry fits it again (:func:`load` gives None)."""
+    entries = []
+    for p in Path(folder).glob("*.pickle"):
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        entries.append((st.st_mtime, p.name, st.st_size, p))
+    total = sum(e[2] for e in entries)
+    removed = []
+    for _mtime, _name, size, p in sorted(entries):
+        if total <= limit:
+            break
+        p.unlink(missing_ok=True)
+        total -= size
+        removed.append(p)
+    return removed

@@ -17,13 +17,16 @@ import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import polars as pl
 from pydantic import ValidationError
 
 from . import schema, validation
 from .schema import OUTCOMES, Problem, Study
 from .validation import DataError, display, parse_study, pydantic_message, read_yaml  # noqa: F401 - the loading API
+
+if TYPE_CHECKING:
+    import polars as pl
 
 #: the repository's data directory; override with the REVIEW_DATA_DIR environment variable
 DATA_DIR = Path(os.environ.get("REVIEW_DATA_DIR", Path(__file__).resolve().parents[2] / "data"))
@@ -124,6 +127,8 @@ class Review:
     @cached_property
     def studies_table(self) -> pl.DataFrame:
         """One row per study: design, publication type, population, follow-up, scales."""
+        import polars as pl  # on first use: loading the data does not need it
+
         rows = []
         for s in self.studies:
             pop = s.population
@@ -156,6 +161,8 @@ class Review:
     @cached_property
     def arms(self) -> pl.DataFrame:
         """One row per arm, with its role and how well its population fits the review question."""
+        import polars as pl  # on first use: loading the data does not need it
+
         return pl.DataFrame([{
             "study": s.id, "arm": a.id, "arm_label": a.label, "n": a.n.value, "role": a.role,
             "intervention": a.intervention, "population_fit": a.population_fit,
@@ -166,6 +173,8 @@ class Review:
     @cached_property
     def outcomes(self) -> pl.DataFrame:
         """Long table: one row per reported figure, with its estimator, denominator and quote."""
+        import polars as pl  # on first use: loading the data does not need it
+
         rows = []
         for s in self.studies:
             arms = {a.id: a for a in s.arms}
@@ -193,6 +202,8 @@ class Review:
     @cached_property
     def flags(self) -> pl.DataFrame:
         """Every recorded problem of the source data: study-level and per-figure flags, overlaps."""
+        import polars as pl  # on first use: loading the data does not need it
+
         rows = [{"study": s.id, "field": f.field, "kind": f.kind, "note": f.note, "source": f.source}
                 for s in self.studies for f in s.flags]
         rows += [{"study": s.id, "field": f"outcomes[{i}] ({o.outcome}, {o.arm})", "kind": f.kind,
@@ -232,6 +243,8 @@ def changelog(directory: Path | str | None = None) -> list[schema.Release]:
 
 def harmonisation(directory: Path | str | None = None) -> pl.DataFrame:
     """The toxicity-category mapping of ``data/harmonisation.yaml`` (domain, category, scales, defensible, note)."""
+    import polars as pl  # on first use: loading the data does not need it
+
     path = (Path(directory) if directory is not None else DATA_DIR) / "harmonisation.yaml"
     rows, problems = [], []
     known = {s for scales in schema.SCALES.values() for s in scales}

@@ -9,7 +9,6 @@ local text gets ``no_local_source`` for its quotes: they are shown as unchecked,
 """
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,9 +17,8 @@ import polars as pl
 
 from .loading import Review
 from .schema import Study, texts
+from .seeds import SEEDS  # the default folder of source documents
 
-#: the shared folder of source documents, beside the repository (override: REVIEW_SEEDS_DIR)
-SEEDS = Path(os.environ.get("REVIEW_SEEDS_DIR", Path(__file__).resolve().parents[3] / "shared" / "seeds"))
 #: values of the ``status`` column
 STATUSES = {
     "verified": "every fragment of the quote occurs, in order, in the local source text",

@@ -164,3 +164,23 @@ def test_any_change_to_the_data_folder_is_another_analysis(store, tmp_path, chan
         sets = ("logit_reml",)
     synthesis.analyse(load(data), "crs_any", sets=sets)
     assert len(list(store.glob("analyse-*.pickle"))) == 2
+
+
+def test_prune_removes_the_least_recently_used_entries(tmp_path):
+    import time as _time
+
+    folder = tmp_path / "store"
+    folder.mkdir()
+    paths = []
+    for i in range(5):
+        p = folder / f"glmm-{i}.pickle"
+        p.write_bytes(pickle.dumps(b"x" * 1000))
+        os.utime(p, (1_000_000 + i, 1_000_000 + i))  # entry 0 used longest ago
+        paths.append(p)
+    os.utime(paths[0], (_time.time(), _time.time()))  # ... but then read: fit_store.load touches it
+    assert fit_store.load(paths[1]) == b"x" * 1000  # read now: kept
+    size = paths[0].stat().st_size
+    removed = fit_store.prune(folder, limit=3 * size)
+    assert sorted(p.name for p in removed) == ["glmm-2.pickle", "glmm-3.pickle"]
+    assert sorted(p.name for p in folder.glob("*.pickle")) == ["glmm-0.pickle", "glmm-1.pickle", "glmm-4.pickle"]
+    assert fit_store.prune(folder, limit=3 * size) == []

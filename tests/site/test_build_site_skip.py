@@ -30,7 +30,7 @@ def repo(tmp_path, monkeypatch):
     seeds = tmp_path / "seeds"
     seeds.mkdir()
     (seeds / "a.txt").write_text("source text\n", encoding="utf-8")
-    monkeypatch.setattr("analysis.review.quotes.SEEDS", seeds)
+    monkeypatch.setattr("analysis.review.seeds.SEEDS", seeds)
     monkeypatch.delenv("GITHUB_SHA", raising=False)
     return root, seeds
 
@@ -95,3 +95,35 @@ def test_an_unchanged_site_is_kept_a_changed_one_built_a_failed_one_removed(tmp_
     assert tool.build() == 1 and not (build / "html").exists()
     status["code"] = 0
     assert tool.build() == 0 and len(runs) == 5  # the failure left nothing to keep
+
+
+def test_the_render_never_executes_and_myst_nb_executors_refuse_to():
+    """The stand-ins for myst-nb's executors (build_site.without_notebook_execution) hold only
+    because Jupyter Book is told never to execute; the executors' classes refuse to run, and
+    myst-nb's Sphinx extension loads without jupyter-cache and SQLAlchemy."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    assert config["execute"]["execute_notebooks"] == "off"
+    code = """if True:
+        import importlib.util, sys
+        spec = importlib.util.spec_from_file_location("build_site_tool", sys.argv[1])
+        tool = importlib.util.module_from_spec(spec); spec.loader.exec_module(tool)
+        tool.without_notebook_execution()
+        import myst_nb.sphinx_ext, myst_nb.core.execute as execute
+        assert "sqlalchemy" not in sys.modules and "jupyter_cache" not in sys.modules
+        for _module, cls in tool.EXECUTORS:
+            try:
+                getattr(execute, cls)()
+            except RuntimeError as exc:
+                assert "never executes a notebook" in str(exc), exc
+            else:
+                raise AssertionError(cls + " ran")
+        print("refused")
+    """
+    out = subprocess.run([sys.executable, "-c", code, str(ROOT / "tools" / "build_site.py")], capture_output=True,
+                         text=True, cwd=ROOT)
+    assert out.returncode == 0 and out.stdout.strip() == "refused", out.stderr[-2000:]
