@@ -178,7 +178,7 @@ def med(rows: list[dict]) -> dict:
 
 def table(title: str, row: dict) -> str:
     lines = [f"**{title}**", "", "| item | value |", "|---|---|"]
-    lines += [f"| {k} | {v:.2f} |" if "ratio" in k else f"| {k} | {v:.2f} s |" if isinstance(v, float) else f"| {k} | {v} |"
+    lines += [f"| {k} | {v:.2f} |" if "ratio" in k and isinstance(v, float) else f"| {k} | {v:.2f} s |" if isinstance(v, float) else f"| {k} | {v} |"
               for k, v in row.items()]
     return "\n".join(lines)
 
@@ -210,9 +210,17 @@ def main(argv: list[str] | None = None) -> int:
             report["fresh build (before)"] = med(rows["before"])
             report["ratio before / floor"] = report["fresh build (before)"]["total"] / report["floor"]["total"]
         if not args.no_incremental:
-            inc = med([incremental(after, i) for i in range(args.repeat)])
+            reps = [incremental(after, i) for i in range(args.repeat)]
+            inc = med(reps)
             inc["ratio one-count rebuild / executing those alone (warm)"] = (
                 inc["one count: total"] / inc["those notebooks executed alone (warm executor)"])
+            # each repeat's own ratio: its rebuild and its baseline ran minutes apart, not runs apart
+            ratios = [r["one count: total"] / r["those notebooks executed alone (warm executor)"] for r in reps]
+            inc["ratio per repeat"] = " ".join(f"{x:.2f}" for x in ratios)
+            inc["median of the per-repeat ratios"] = statistics.median(ratios)
+            inc["per repeat: execute / render / alone (s)"] = "; ".join(
+                f"{r['one count: execute']:.2f} / {r['one count: render']:.2f} / "
+                f"{r['those notebooks executed alone (warm executor)']:.2f}" for r in reps)
             report["incremental"] = inc
     report["load average at end"] = load()
     print(f"{report['date']}, {report['cores']} cores, load average {report['load average at start']} -> "
