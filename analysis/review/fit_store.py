@@ -16,7 +16,10 @@ import hashlib
 import os
 import pickle
 from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 #: environment variable naming the folder (unset: no store)
 ENV = "REVIEW_FIT_STORE"
@@ -74,6 +77,19 @@ def save(path: Path | None, value: Any) -> None:
         tmp.replace(path)
     except OSError:
         pass
+
+
+def kept(kind: str, key: Callable[[], Any], compute: Callable[[], T]) -> T:
+    """``compute()``, read from the store when an entry of ``kind`` for ``key()`` is there, and
+    saved there when it was computed.  ``key`` is called only when a store is active (a key can
+    cost a walk over the data folder); without a store this is ``compute()``."""
+    path = entry(kind, key()) if active() else None
+    stored = load(path)
+    if stored is not None:
+        return stored
+    result = compute()
+    save(path, result)
+    return result
 
 
 def prune(folder: Path, limit: int = LIMIT_BYTES) -> list[Path]:

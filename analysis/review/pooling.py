@@ -160,13 +160,8 @@ def _glmm(events: tuple[int, ...], n: tuple[int, ...], level: float, labels: tup
     model once per change of its input, not once per process.  An entry that cannot be read is
     fitted again.  Tests and nbval leave it unset.
     """
-    path = fit_store.entry("glmm", (events, n, float(level), labels))
-    stored = fit_store.load(path)
-    if stored is not None:
-        return stored
-    result = _fit_glmm(events, n, level, labels)
-    fit_store.save(path, result)
-    return result
+    return fit_store.kept("glmm", lambda: (events, n, float(level), labels),
+                          lambda: _fit_glmm(events, n, level, labels))
 
 
 def _fit_glmm(events: tuple[int, ...], n: tuple[int, ...], level: float, labels: tuple[str, ...]):

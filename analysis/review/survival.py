@@ -130,14 +130,9 @@ def _from_summary(n: int, landmarks: list, event_times: tuple, n_events: int | N
     fit store when there is one (:mod:`analysis.review.fit_store`): the enumeration of event
     patterns behind a reconstruction takes 0.05-0.2 s per arm, and the pages and the download
     tables are computed in different processes."""
-    path = fit_store.entry("from_summary", (n, tuple(landmarks), event_times, n_events, followup, unit, label))
-    stored = fit_store.load(path)
-    if stored is not None:
-        return stored
-    result = survival.from_summary(n, landmarks, event_times=event_times, n_events=n_events, followup=followup,
-                                   time_unit=unit, seed=0, label=label)
-    fit_store.save(path, result)
-    return result
+    return fit_store.kept("from_summary", lambda: (n, tuple(landmarks), event_times, n_events, followup, unit, label),
+                          lambda: survival.from_summary(n, landmarks, event_times=event_times, n_events=n_events,
+                                                        followup=followup, time_unit=unit, seed=0, label=label))
 
 
 def _landmark_row(review: Review, sid: str, recs: pl.DataFrame, outcomes: list[str], time: float, unit: str) -> dict:

@@ -143,17 +143,10 @@ def analyse(review: Review, outcome: str, plan: Plan | None = None, sets: tuple[
     download tables reads those analyses instead of repeating them.
     """
     plan = plan or load_plan(review.directory)
-    path = None
-    if fit_store.active():
-        path = fit_store.entry("analyse", (fit_store.digest(review.directory),
-                                           [s.model_dump_json() for s in review.studies],
-                                           plan.model_dump_json(), outcome, sets))
-        stored = fit_store.load(path)
-        if stored is not None:
-            return stored
-    result = _analyse(review, outcome, plan, sets)
-    fit_store.save(path, result)
-    return result
+    return fit_store.kept("analyse", lambda: (fit_store.digest(review.directory),
+                                              [s.model_dump_json() for s in review.studies],
+                                              plan.model_dump_json(), outcome, sets),
+                          lambda: _analyse(review, outcome, plan, sets))
 
 
 def _analyse(review: Review, outcome: str, plan: Plan, sets: tuple[str, ...] | None) -> OutcomeSynthesis:
