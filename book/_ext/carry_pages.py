@@ -95,7 +95,6 @@ def _only_changed(app) -> None:
             skip = {d for d in docnames if d not in needed and Path(builder.get_outfilename(d)).is_file()}
             if skip and skip != docnames:  # Sphinx writes at least one page (the first warms its templates)
                 docnames -= skip
-                app.review_skipped = sorted(skip)
         return prepare(docnames)
 
     builder.prepare_writing = prepare_writing
