@@ -1,7 +1,8 @@
 """The profile-likelihood CI of tau^2 as implemented before issue 18 (verbatim), the reference
 that ``test_glmm_profile_fast.py`` compares the faster implementation with.
 
-Copied from analysis/stats/meta/glmm.py and quadrature.py at commit e58feea: Brent's method for
+Copied from analysis/stats/meta/glmm.py and quadrature.py at commit e58feea (``_modes`` as it
+stood at be71e5c, which the package's fit no longer uses): Brent's method for
 the profiled mu at every node count, scipy's logsumexp, Gauss-Hermite rules recomputed per call.
 Only used by the tests; never imported by the package.
 """
@@ -13,8 +14,38 @@ import numpy as np
 from scipy import optimize, special, stats
 
 from analysis.stats.meta.glmm import NAGQ_SEQUENCE, _heterogeneity_tests
-from analysis.stats.meta.quadrature import _modes, binom_loglik_const
+from analysis.stats.meta.quadrature import binom_loglik_const
 from scipy import integrate
+
+
+def _modes(beta: float, theta: float, x, n, cache: dict | None, keep_root: bool = False) -> np.ndarray:
+    """Conditional modes of u_i (safeguarded Newton): the package's ``_modes`` at be71e5c, verbatim
+    but for this docstring; the reference calls it with ``keep_root=False``, as it did."""
+    # g' is strictly decreasing with its root in [theta (x - n), theta x]; bisection whenever
+    # Newton leaves the bracket
+    lo = theta * (x - n) - 1e-12
+    hi = theta * x + 1e-12
+    if theta < 0:
+        lo, hi = theta * x - 1e-12, theta * (x - n) + 1e-12
+    u0 = cache.get("u") if cache is not None else None
+    u = np.clip(u0 if u0 is not None else np.zeros_like(x), lo, hi)
+    for _ in range(200):
+        p = special.expit(beta + theta * u)
+        g1 = theta * (x - n * p) - u
+        g2 = -(theta * theta) * n * p * (1 - p) - 1.0
+        pos = g1 > 0
+        lo = np.where(pos, u, lo)
+        hi = np.where(pos, hi, u)
+        un = u - g1 / g2
+        bad = ((un < lo) | (un > hi)) if keep_root else ((un <= lo) | (un >= hi))
+        un = np.where(bad, 0.5 * (lo + hi), un)
+        done = np.max(np.abs(un - u)) < 1e-11
+        u = un
+        if done:
+            break
+    if cache is not None:
+        cache["u"] = u
+    return u
 
 
 def gh_rule(n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -25,7 +25,8 @@ from scipy import optimize, special, stats
 
 from .._util import check_counts, check_level, dot, norm_isf, t_isf, t_sf
 from .effects import escalc_proportion
-from .quadrature import agq_loglik, binom_loglik_const, gh_rule, maximise_1d, newton_polish, num_hessian, quad_loglik
+from .quadrature import (agq_loglik, agq_logliks, binom_loglik_const, gh_rule, gradient, maximise_1d, newton_polish,
+                         num_hessian, quad_loglik, quad_logliks)
 from .results import Fit
 from .tau2 import HeterogeneityCI, from_tau2_bounds
 
@@ -34,6 +35,12 @@ __all__ = ["GLMMResult", "glmm_proportion", "NAGQ_SEQUENCE", "profile_loglik"]
 _NO_FIT = ("the binomial-normal model has no maximum-likelihood fit for these data: the information matrix is "
            "singular (tau^2 is not identified or diverges, e.g. 0/n studies beside n/n ones); use a crude pooled "
            "count or another model")
+
+#: The smallest eigenvalue of the information matrix in (theta, mu) below which the fit is taken
+#: as not identified: a standard error of 100 logits along that direction.  Where the likelihood
+#: is flat in tau (0/1 beside 1/1), what the finite differences see there is the quadrature's
+#: error, of the order of 1e-6, of either sign.
+_FLAT = 1e-4
 
 #: Node counts tried by ``nAGQ="auto"``, in order.
 NAGQ_SEQUENCE: tuple[int, ...] = (7, 9, 11, 15, 21, 31, 41, 51, 71, 101)
@@ -183,31 +190,33 @@ def _fit_ml(x, nn, lconst, nagq: int, pbar: float, ll_fe: float, start,
     z, wz = gh_rule(int(nagq))
     cache: dict = {}
 
-    def nll(par):
-        return -agq_loglik(par[0], par[1], x, nn, lconst, z, wz, cache)
+    def nll(par):  # par: rows of (beta, theta)
+        par = np.asarray(par, dtype=float)
+        return -agq_logliks(par[:, 0], par[:, 1], x, nn, lconst, z, wz, cache)
 
     x0 = np.array(start, dtype=float)
     if not warm:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            x0 = optimize.minimize(nll, x0, method="BFGS", options={"gtol": 1e-8, "maxiter": 500}).x
+            x0 = optimize.minimize(lambda p: gradient(nll, p), x0, jac=True, method="BFGS",
+                                   options={"gtol": 1e-8, "maxiter": 500}).x
     par, _ = newton_polish(nll, np.asarray(x0, dtype=float))
     beta, theta = float(par[0]), abs(float(par[1]))
-    ll = -nll([beta, theta])
+    ll = -float(nll([[beta, theta]])[0])
     # boundary: at theta = 0 the model is the common-effect logistic model (lme4 reports a
     # singular fit with theta = 0); keep the boundary when it is at least as likely
     if theta < 1e-3 and ll_fe >= ll - 1e-9:
         beta, theta, ll = math.log(pbar / (1 - pbar)), 0.0, ll_fe
     if theta > 10.0:  # tau above 10 logits: is the likelihood still rising (separated data)? Checked
-        # with scipy quad, since Gauss-Hermite rules are unreliable that far out
+        # with adaptive Gauss-Legendre quadrature (quad_logliks): Gauss-Hermite rules are unreliable that far out
         near = _profile_at(theta, x, nn, lconst, None, beta)[0]
         if _profile_at(2.0 * theta, x, nn, lconst, None, beta)[0] >= near - 1e-6:
             raise ValueError(_NO_FIT)
     # vcov from the finite-difference Hessian of the deviance in (theta, beta) (lme4 deriv12 step 1e-4)
     if theta > 0:
-        info = num_hessian(lambda p: 2.0 * nll([p[1], p[0]]), np.array([theta, beta]), 1e-4) / 2.0
+        info = num_hessian(lambda p: 2.0 * nll(p[:, ::-1]), np.array([theta, beta]), 1e-4) / 2.0
         eig = np.linalg.eigvalsh(info)
-        if not np.all(np.isfinite(eig)) or eig[0] <= 1e-8 * max(1.0, eig[-1]):
+        if not np.all(np.isfinite(eig)) or eig[0] <= max(_FLAT, 1e-8 * max(1.0, eig[-1])):
             # metafor stops here too ("Cannot invert the Hessian for the ML model"): tau^2 is not
             # identified (e.g. only 0/n and n/n studies) or runs off to infinity
             raise ValueError(_NO_FIT)
@@ -246,8 +255,8 @@ def _profile_at(theta: float, x, nn, lconst, nagq: int | None, beta0: float,
     the quadrature from call to call (they depend on mu and tau, not on the node count).
     """
     if nagq is None:
-        # quad's relative error (1e-11) makes the difference quotients noisy: a wider step
-        found = maximise_1d(lambda b: quad_loglik(b, theta, x, nn, lconst), beta0, h=1e-3, xtol=1e-8, ftol=1e-11)
+        # the adaptive quadrature's error (1e-11, relative) makes the difference quotients noisy: a wider step
+        found = maximise_1d(lambda bs: quad_logliks(bs, theta, x, nn, lconst), beta0, h=1e-3, xtol=1e-8, ftol=1e-11)
         if found is not None and abs(found[1] - beta0) < 5.0 + 3.0 * theta:
             return found
         f = lambda b: -quad_loglik(b, theta, x, nn, lconst)  # noqa: E731
@@ -257,10 +266,10 @@ def _profile_at(theta: float, x, nn, lconst, nagq: int | None, beta0: float,
         return -float(opt.fun), float(opt.x)
     z, wz = gh_rule(nagq)
     cache = {} if cache is None else cache
-    found = maximise_1d(lambda b: agq_loglik(b, theta, x, nn, lconst, z, wz, cache, keep_root=True), beta0)
+    found = maximise_1d(lambda bs: agq_logliks(bs, theta, x, nn, lconst, z, wz, cache), beta0)
     if found is not None:
         return found
-    opt = optimize.minimize_scalar(lambda b: -agq_loglik(b, theta, x, nn, lconst, z, wz, cache, keep_root=True),
+    opt = optimize.minimize_scalar(lambda b: -agq_loglik(b, theta, x, nn, lconst, z, wz, cache),
                                    bracket=(beta0 - 1.0, beta0 + 1.0), tol=1e-10)
     return -float(opt.fun), float(opt.x)
 
@@ -271,7 +280,7 @@ def profile_loglik(res: GLMMResult, theta: float, tol: float = 1e-8, state: dict
     The nodes are raised from the fit's along :data:`NAGQ_SEQUENCE` until the profiled value
     settles (|change| < ``tol``): a tau far from the estimate can need more nodes than the fit
     did. Where 101 nodes do not settle (very large tau with sparse studies), the integral is
-    taken by :func:`scipy.integrate.quad` instead (:func:`~.quadrature.quad_loglik`).  Each
+    taken by adaptive Gauss-Legendre quadrature instead (:func:`~.quadrature.quad_logliks`).  Each
     node count starts from the previous one's maximising mu (and conditional modes).
 
     ``state`` (a dict kept by the caller between calls, as :func:`profile_tau2_ci` does) starts
