@@ -1,7 +1,8 @@
 """The living review's mechanics: releases, what changed, citation, downloads and their dictionary.
 
 Two tests check today's committed state (like nbval does for the notebooks): the committed
-CITATION.cff and the current release's results file must equal what the commands write.
+CITATION.cff and the current release's results file must equal what the commands write (the
+results' floats within ``living.RELEASE_RTOL``).
 The others run on the fixture review.
 """
 from __future__ import annotations
@@ -33,8 +34,25 @@ def test_current_release_equals_what_export_writes(tmp_path):
     assert stored.is_file(), f"no release for {version}: run `python -m analysis release {version}`"
     st = living.state(DATA_DIR)
     export_write(st.review, tmp_path, st.plan)
-    assert stored.read_bytes() == (tmp_path / "results.csv").read_bytes(), \
+    read = lambda p: pl.read_csv(p, infer_schema_length=None)  # noqa: E731
+    assert not living.release_differences(read(stored), read(tmp_path / "results.csv")), \
         f"data/releases/{version}/results.csv differs from the export: run `python -m analysis release {version}`"
+
+
+def test_release_differences_ignore_the_sixth_digit_only():
+    stored = pl.DataFrame({"outcome": ["cr", "nrm"], "k": [3, 2], "estimate": [0.8593772810, None],
+                           "hk_low": [1.328310138e-6, 0.0]})
+    assert living.release_differences(stored, stored.clone()) == []
+    noise = stored.with_columns(pl.Series("estimate", [0.8593772810 * (1 + 5e-6), None]),
+                                pl.Series("hk_low", [1.328309674e-6, 5e-10]))
+    assert living.release_differences(stored, noise) == []
+    for changed in (stored.with_columns(pl.Series("estimate", [0.8594, None])),  # a result that moved
+                    stored.with_columns(pl.Series("estimate", [0.8593772810, 0.1])),  # missing -> value
+                    stored.with_columns(pl.Series("k", [4, 2])),
+                    stored.with_columns(pl.Series("outcome", ["cr", "crs"]))):
+        assert len(living.release_differences(stored, changed)) == 1
+    assert living.release_differences(stored, stored.head(1))
+    assert living.release_differences(stored, stored.drop("hk_low"))
 
 
 def test_citation_never_invents_authors(tmp_path):

@@ -115,6 +115,39 @@ def write_release(st: State, version: str) -> list[Path]:
     return paths
 
 
+#: how far a stored release's floats may lie from what today's code computes from the same data and
+#: still be the same result: 1e-5 relative (plus 1e-9 absolute, for values near 0).  The GLMM's
+#: standard error is a finite-difference Hessian (lme4's deriv12, step 1e-4) of a quadrature
+#: approximation; its sixth significant digit moves when the same model is computed in another
+#: order (issue 18's faster GLMM moved stored values by up to 6e-6, relative).  The site prints
+#: three significant digits.
+RELEASE_RTOL, RELEASE_ATOL = 1e-5, 1e-9
+
+
+def release_differences(stored: pl.DataFrame, current: pl.DataFrame) -> list[str]:
+    """Where a stored release table and the same table computed now differ, one line per cell.
+
+    Columns and rows must be the same, in the same order; text and integers must be equal;
+    floats within :data:`RELEASE_RTOL` (relative) plus :data:`RELEASE_ATOL` of each other
+    (both missing counts as equal).  An empty list means the release still holds.
+    """
+    if stored.columns != current.columns:
+        return [f"columns: stored {stored.columns}, now {current.columns}"]
+    if stored.height != current.height:
+        return [f"rows: stored {stored.height}, now {current.height}"]
+    out = []
+    for c in stored.columns:
+        for i, (a, b) in enumerate(zip(stored[c].to_list(), current[c].to_list())):
+            if isinstance(a, float) or isinstance(b, float):
+                same = (a is None and b is None) or (a is not None and b is not None
+                                                     and abs(a - b) <= RELEASE_ATOL + RELEASE_RTOL * max(abs(a), abs(b)))
+            else:
+                same = a == b
+            if not same:
+                out.append(f"row {i + 1}, {c}: stored {a!r}, now {b!r}")
+    return out
+
+
 def read_release(directory: Path, version: str) -> dict[str, pl.DataFrame] | None:
     """The stored tables of a release, or None when the version has no release folder."""
     folder = Path(directory) / RELEASES_DIR / version
