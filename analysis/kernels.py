@@ -37,6 +37,11 @@ from nbclient.exceptions import CellExecutionError, DeadKernelError  # noqa: E40
 MAX_NOTEBOOKS = 400
 #: seconds a cell may run (as the book's execution settings always allowed)
 CELL_TIMEOUT = 600
+#: seconds a starting kernel may take to answer (it imports the stack first: 2-3 s here); one that
+#: does not is started again.  A kernel that is alive but never answers (one of its ports taken by
+#: another process) used to cost the full 300 s: once, of some twenty executions on the 2-core VM,
+#: executing 16 notebooks took 307 s instead of 7 (not reproduced in 15 runs since)
+START_TIMEOUT = 60
 _SNAPSHOT = '__import__("analysis.kernel_state").kernel_state.snapshot()'
 _WARM = '__import__("analysis.kernel_state").kernel_state.warm()'
 _RESET = '__import__("analysis.kernel_state").kernel_state.reset({cwd})'
@@ -87,9 +92,10 @@ class WarmKernel:
     async def start(self, attempts: int = 3) -> None:
         """Start the kernel (unless :meth:`launch` did), wait until it is ready, record its fresh state.
 
-        A kernel that dies before it is ready is started again, up to ``attempts`` times in all:
-        jupyter_client picks free TCP ports and the kernel binds them later, so another process
-        can take one in between ("Address already in use"; jupyter/jupyter_client#154).
+        A kernel that dies, or does not answer within :data:`START_TIMEOUT`, before it is ready is
+        started again, up to ``attempts`` times in all: jupyter_client picks free TCP ports and the
+        kernel binds them later, so another process can take one in between ("Address already in
+        use"; jupyter/jupyter_client#154).
         """
         for attempt in range(1, attempts + 1):
             if self.km is None or not self.km.has_kernel:
@@ -97,9 +103,9 @@ class WarmKernel:
             self.kc = self.km.client()
             self.kc.start_channels()
             try:
-                await self.kc.wait_for_ready(timeout=300)
+                await self.kc.wait_for_ready(timeout=START_TIMEOUT)
                 break
-            except RuntimeError:  # "Kernel died before replying to kernel_info"
+            except RuntimeError:  # "Kernel died before replying to kernel_info", or no answer in time
                 await self.stop()
                 if attempt == attempts:
                     raise

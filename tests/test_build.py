@@ -9,14 +9,16 @@ the warm executor stored.)
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import shutil
+import time
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from analysis import build
+from analysis import build, kernels
 from analysis.__main__ import execute_notebook
 from analysis.kernels import WarmKernel
 from analysis.review.loading import load
@@ -141,3 +143,30 @@ def test_a_kernel_that_dies_before_it_is_ready_is_started_again(monkeypatch):
 
     assert asyncio.run(run()).strip() == "42"
     assert len(launches) == 2
+
+
+def test_a_kernel_that_does_not_answer_is_started_again(monkeypatch):
+    """A kernel alive but silent (stopped here; in the wild, one of its ports taken by another
+    process) is replaced after START_TIMEOUT instead of holding the build for 300 s."""
+    monkeypatch.setattr(kernels, "START_TIMEOUT", 3)
+
+    async def run() -> tuple[float, int, int, str]:
+        kernel = WarmKernel(preload=False)
+        await kernel.launch()
+        first = kernel.km.provisioner.process.pid
+        os.kill(first, signal.SIGSTOP)
+        t0 = time.monotonic()
+        try:
+            await kernel.start()
+            took = time.monotonic() - t0
+            return took, first, kernel.km.provisioner.process.pid, await kernel.run_code("print(6 * 7)")
+        finally:
+            try:
+                os.kill(first, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+            await kernel.stop()
+
+    took, first, second, printed = asyncio.run(run())
+    assert second != first and printed == "42\n"
+    assert 3 <= took < 60
