@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -127,3 +128,25 @@ def test_the_render_never_executes_and_myst_nb_executors_refuse_to():
     out = subprocess.run([sys.executable, "-c", code, str(ROOT / "tools" / "build_site.py")], capture_output=True,
                          text=True, cwd=ROOT)
     assert out.returncode == 0 and out.stdout.strip() == "refused", out.stderr[-2000:]
+
+
+def test_the_collector_collects_when_the_process_grew_and_only_then(monkeypatch):
+    """tools/build_site.py runs a full garbage collection whenever the resident size grew by
+    GC_GROWTH_BYTES (its thresholds otherwise let a 1000-page render keep 1 GB of garbage)."""
+    tool = _tool()
+    runs = []
+    monkeypatch.setattr(tool.gc, "collect", lambda *a: runs.append(1) or 0)
+    sizes = iter([100, 150, 150, 400, 420, 420, 700])
+    with tool.Collector(growth=200, every=0.001, rss=lambda: next(sizes, 700)) as grows:
+        deadline = time.monotonic() + 10
+        while len(runs) < 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(0.05)  # and no more while the size stays
+    # 100 -> 400 (+300): a collection, measured again at 420; 420 -> 700 (+280): the second
+    assert grows.collections == len(runs) == 2
+    with tool.Collector(growth=200, every=0.001, rss=lambda: 100) as steady:
+        time.sleep(0.05)
+    with tool.Collector(rss=lambda: None) as unreadable:  # no /proc: does nothing
+        pass
+    assert steady.collections == unreadable.collections == 0 and len(runs) == 2
+    assert tool.resident_bytes() is None or tool.resident_bytes() > 0
