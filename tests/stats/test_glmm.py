@@ -126,3 +126,41 @@ def test_glmm_options_are_checked():
         glmm_proportion([1, 2], [10, 10], nAGQ="many")
     with pytest.raises(ValueError, match="test"):
         glmm_proportion([1, 2], [10, 10], test="knha")
+
+
+def quad_eta(beta: float, theta: float, x, n) -> float:
+    """The marginal log-likelihood on the logit scale by scipy.integrate.quad with no absolute
+    tolerance, over mu +- 40 tau in 400 pieces (for integrals far below quad_loglik's epsabs)."""
+    total = 0.0
+    edges = np.linspace(beta - 40 * theta, beta + 40 * theta, 401)
+    for xi, ni in zip(x, n):
+        lc = special.gammaln(ni + 1) - special.gammaln(xi + 1) - special.gammaln(ni - xi + 1)
+
+        def f(eta, xi=xi, ni=ni, lc=lc):
+            return math.exp(lc - xi * np.logaddexp(0, -eta) - (ni - xi) * np.logaddexp(0, eta)
+                            - 0.5 * ((eta - beta) / theta) ** 2) / (theta * math.sqrt(2 * math.pi))
+
+        total += math.log(sum(integrate.quad(f, lo, hi, epsabs=0, epsrel=1e-13, limit=200)[0]
+                              for lo, hi in zip(edges, edges[1:])))
+    return total
+
+
+@pytest.mark.parametrize("theta", [0.3, 12.0, 40.0, 300.0])
+@pytest.mark.parametrize("x,n", SPARSE + [([5, 19, 38], [6, 28, 43])])
+def test_adaptive_gauss_legendre_is_the_marginal_likelihood(x, n, theta, monkeypatch):
+    """quadrature.quad_logliks (the profile likelihood where Gauss-Hermite rules fail) against
+    scipy.integrate.quad, at three mu at once, integrals from 1e-36 up; and its scipy fallback,
+    forced by allowing each integral too few intervals, gives the same."""
+    from analysis.stats.meta import quadrature
+
+    xa, na = np.asarray(x, float), np.asarray(n, float)
+    lc = quadrature.binom_loglik_const(xa, na)
+    betas = [-4.0, -1.0, 1.5]
+    expected = [quad_eta(b, theta, x, n) for b in betas]
+    assert quadrature.quad_logliks(betas, theta, xa, na, lc) == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    monkeypatch.setattr(quadrature, "_MAX_INTERVALS", 2)
+    fallbacks = []
+    plain = quadrature._quad_one
+    monkeypatch.setattr(quadrature, "_quad_one", lambda *a: fallbacks.append(a) or plain(*a))
+    assert quadrature.quad_logliks(betas, theta, xa, na, lc) == pytest.approx(expected, rel=1e-9, abs=1e-9)
+    assert fallbacks  # the fallback did run

@@ -144,6 +144,9 @@ _CUTS = tuple(s * (20.0 + d) for s in (-1.0, 1.0) for d in (0.0, 1.0, 2.0, 4.0, 
 
 #: orders of the Gauss-Legendre pair of :func:`quad_logliks` (estimate, and the one its error is read from)
 _GL_ORDERS = (21, 10)
+#: intervals one integral may be split into before :func:`quad_logliks` hands it to scipy's quad
+#: (the integrals of today's review need at most 27)
+_MAX_INTERVALS = 2000
 
 
 def quad_logliks(beta, theta, x, n, lconst, epsrel: float = 1e-11, max_rounds: int = 60) -> np.ndarray:
@@ -163,8 +166,9 @@ def quad_logliks(beta, theta, x, n, lconst, epsrel: float = 1e-11, max_rounds: i
     Gauss-Kronrod pairs; Piessens et al. 1983).  While an integral's summed error exceeds
     ``epsrel`` times its value, its intervals whose error exceeds that tolerance shared among
     its intervals are halved.  All intervals of all points and studies are evaluated in one
-    numpy pass per round.  An integral that has not converged after ``max_rounds`` rounds is
-    taken by :func:`scipy.integrate.quad` instead.  Returns shape (P,).
+    numpy pass per round.  An integral that has not converged after ``max_rounds`` rounds, or in
+    :data:`_MAX_INTERVALS` intervals, is taken by :func:`scipy.integrate.quad` instead.  Returns
+    shape (P,).
     """
     b = np.asarray(beta, dtype=float).ravel()
     t = np.abs(np.broadcast_to(np.asarray(theta, dtype=float), b.shape)).astype(float)
@@ -210,7 +214,8 @@ def quad_logliks(beta, theta, x, n, lconst, epsrel: float = 1e-11, max_rounds: i
         if done.all():
             break
         count = np.bincount(owner, minlength=rows)
-        split = ~done[owner] & (err > epsrel * np.abs(total[owner]) / (2.0 * count[owner]))
+        split = (~done[owner] & (count[owner] < _MAX_INTERVALS)
+                 & (err > epsrel * np.abs(total[owner]) / (2.0 * count[owner])))
         if not split.any():  # rounding: the summed error cannot fall further
             break
         mid = 0.5 * (lo[split] + hi[split])
