@@ -36,12 +36,17 @@ def active() -> bool:
 
 
 def digest(directory: Path) -> str:
-    """SHA-256 of every file under ``directory`` (relative path and content): part of the key of
-    a result computed from everything a data folder holds."""
+    """SHA-256 of every file under ``directory`` (relative path and content; a file that cannot be
+    read counts as such): part of the key of a result computed from everything a data folder
+    holds (the analyses here, the download tables in ``book/_ext/downloads.py``)."""
     h = hashlib.sha256()
     root = Path(directory)
     for p in sorted(q for q in root.rglob("*") if q.is_file() and "__pycache__" not in q.parts):
-        h.update(p.relative_to(root).as_posix().encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())
+        try:
+            content = hashlib.sha256(p.read_bytes()).digest()
+        except OSError:
+            content = b"unreadable"
+        h.update(p.relative_to(root).as_posix().encode() + b"\0" + content)
     return h.hexdigest()
 
 

@@ -35,11 +35,10 @@ _pending: subprocess.Popen | None = None
 def key(data: Path) -> str:
     """Hash of what the download tables are computed from (module docstring)."""
     from analysis.notebooks import ENVIRONMENT, Hasher
+    from analysis.review.fit_store import digest
 
-    hasher = Hasher()
-    h = hashlib.sha256(hasher.package().encode())
-    for p in sorted(q for q in data.rglob("*") if q.is_file() and "__pycache__" not in q.parts):
-        h.update(p.relative_to(data).as_posix().encode() + b"\0" + (hasher.file(p) or "").encode() + b"\0")
+    h = hashlib.sha256(Hasher().package().encode())
+    h.update(digest(data).encode())
     h.update(json.dumps({name: os.environ.get(name) for name in ENVIRONMENT}, sort_keys=True).encode())
     return h.hexdigest()
 
