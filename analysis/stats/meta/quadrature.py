@@ -251,15 +251,18 @@ def quad_loglik(beta: float, theta: float, x, n, lconst) -> float:
     return float(quad_logliks((beta,), theta, x, n, lconst)[0])
 
 
-def _stencil(x0: np.ndarray, h: float, hg: np.ndarray | None = None) -> np.ndarray:
+def _stencil(x0: np.ndarray, h: float | None, hg: np.ndarray | None = None) -> np.ndarray:
     """The points of central differences around ``x0``: x0, then x0 ± hg_i e_i (gradient, when
-    ``hg`` is given), x0 ± h e_i, and x0 ± h e_i ± h e_j for i < j (Hessian); one row each."""
+    ``hg`` is given), x0 ± h e_i, and x0 ± h e_i ± h e_j for i < j (Hessian, unless ``h`` is
+    None); one row each."""
     d = x0.size
     e = np.eye(d)
     rows = [x0]
     if hg is not None:
         for i in range(d):
             rows += [x0 + hg[i] * e[i], x0 - hg[i] * e[i]]
+    if h is None:
+        return np.array(rows)
     for i in range(d):
         rows += [x0 + h * e[i], x0 - h * e[i]]
     for i in range(d):
@@ -295,18 +298,17 @@ def num_hessian(f: Callable[[np.ndarray], np.ndarray], x0: np.ndarray, h: float)
     return _hessian(np.asarray(f(_stencil(x0, h))), h, x0.size)
 
 
+def _gradient_step(x: np.ndarray) -> np.ndarray:
+    """The step of the central-difference gradient: 1e-6 max(1, |x_i|)."""
+    return 1e-6 * np.maximum(1.0, np.abs(x))
+
+
 def gradient(f: Callable[[np.ndarray], np.ndarray], x0: np.ndarray) -> tuple[float, np.ndarray]:
     """(f(x0), its central-difference gradient), step 1e-6 max(1, |x_i|), in one call of the
     batched ``f`` (rows are points)."""
     x0 = np.asarray(x0, dtype=float)
-    hg = 1e-6 * np.maximum(1.0, np.abs(x0))
-    d = x0.size
-    pts = [x0]
-    for i in range(d):
-        e = np.zeros(d)
-        e[i] = hg[i]
-        pts += [x0 + e, x0 - e]
-    v = np.asarray(f(np.array(pts)))
+    hg = _gradient_step(x0)
+    v = np.asarray(f(_stencil(x0, None, hg)))
     return float(v[0]), (v[1::2] - v[2::2]) / (2 * hg)
 
 
@@ -319,7 +321,7 @@ def newton_polish(f: Callable[[np.ndarray], np.ndarray], x0: np.ndarray, maxit: 
     x = np.array(x0, dtype=float)
     d = x.size
     for _ in range(maxit):
-        hg = 1e-6 * np.maximum(1.0, np.abs(x))
+        hg = _gradient_step(x)
         v = np.asarray(f(_stencil(x, 1e-4, hg)))
         fx = float(v[0])
         g = (v[1:1 + 2 * d:2] - v[2:2 + 2 * d:2]) / (2 * hg)
