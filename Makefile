@@ -24,15 +24,14 @@ validate: $(STAMP)
 	$(BIN)/python -m analysis validate data
 
 ## Build the static site into _build/html.  First every notebook whose stored outputs are not current for its code and
-## data is executed (analysis/build.py: warm kernels, one per core; validates data/ first), then Sphinx renders the
-## stored outputs (tools/build_site.py: Jupyter Book never executes).  Any warning or failing cell fails the build, and
+## data is executed (analysis/build.py: warm kernels, one per core; validates data/ first; a child process, while the
+## render imports its modules), then Sphinx renders the stored outputs (tools/build_site.py: Jupyter Book never executes).  Any warning or failing cell fails the build, and
 ## so does a page that loads from the network, holds a script that is not the site's own or is over its weight.
 ## _build/html is written into an empty folder each time (parsed pages are reused; unchanged pages are carried over,
 ## book/_ext/carry_pages.py), so no file of an earlier build is left;
 ## it is kept as it is when nothing it is made from changed (tools/build_site.py site_key).
 book: $(STAMP)
-	$(BIN)/python -m analysis execute book
-	$(BIN)/python tools/build_site.py
+	$(BIN)/python tools/build_site.py --execute
 	$(MAKE) --no-print-directory check-site page-weight
 
 ## Static checks of the built site: network references, foreign scripts, inline event handlers, javascript: URLs.

@@ -7,13 +7,14 @@ linked beside each copy for the seeds texts.  In one run, ``--repeat`` times, al
 * **floor**: a Sphinx build of the same pages with execution off, from empty
   (``tools/build_site.py --fresh`` on outputs already stored), plus one bare kernel start
   (median of several) per notebook divided by the cores;
-* **fresh build** (after): ``python -m analysis execute book`` (no execution cache: every
-  notebook runs) then ``tools/build_site.py`` (no parsed pages: every page is read);
+* **fresh build** (after): ``make book`` without its site checks, ``tools/build_site.py --execute``
+  (no execution cache: every notebook runs; no parsed pages: every page is read), split into
+  "execute" (until the notebooks are current, as the command prints it) and "render" (the rest);
 * **fresh build** (before, with ``--before COMMIT``): that commit's ``make book`` without its
   site checks (``python -m analysis validate data`` + ``jupyter-book build --all -W -n --keep-going``).
 
-Then, on the fresh copy: a rebuild with nothing changed, and a rebuild after one count of one
-study file changed, against executing the notebooks that rebuild executed, alone (the same
+Then, on the fresh copy: a rebuild (``tools/build_site.py --execute``) with nothing changed, and
+a rebuild after one count of one study file changed, against executing the notebooks that rebuild executed, alone (the same
 stale set executed by ``python -m analysis execute``, without the render), and against executing
 them the old way (a fresh kernel each, one after the other).
 
@@ -103,11 +104,17 @@ def executed(output: str) -> list[str]:
     return re.findall(r"^executed (\S+)", output, re.M)
 
 
+def book(repo: Path) -> tuple[float, float, str]:
+    """``make book`` without its site checks: (seconds until the notebooks were current, seconds in
+    all, output)."""
+    total, out = run(repo, str(BIN / "python"), "tools/build_site.py", "--execute")
+    return float(re.search(r"notebooks current after ([0-9.]+) s", out).group(1)), total, out
+
+
 def fresh_after(repo: Path) -> dict:
     shutil.rmtree(repo / "_build", ignore_errors=True)
-    t_exec, out = run(repo, str(BIN / "python"), "-m", "analysis", "execute", "book")
-    t_render, _ = run(repo, str(BIN / "python"), "tools/build_site.py")
-    return {"execute": t_exec, "render": t_render, "total": t_exec + t_render, "executed": len(executed(out))}
+    t_exec, total, out = book(repo)
+    return {"execute": t_exec, "render": total - t_exec, "total": total, "executed": len(executed(out))}
 
 
 def fresh_before(repo: Path) -> dict:
@@ -142,11 +149,9 @@ def incremental(repo: Path, i: int = 0) -> dict:
     """On a built copy: rebuild with nothing changed; rebuild after one count changed; baselines
     (the ``i``-th repeat: each changed count is one no earlier repeat used)."""
     py = str(BIN / "python")
-    t0, out0 = run(repo, py, "-m", "analysis", "execute", "book")
-    r0, _ = run(repo, py, "tools/build_site.py")
+    t0, all0, out0 = book(repo)
     path, original = change_a_count(repo, delta=2 * i + 1)
-    t1, out1 = run(repo, py, "-m", "analysis", "execute", "book")
-    r1, _ = run(repo, py, "tools/build_site.py")
+    t1, all1, out1 = book(repo)
     stale = executed(out1)
     # the same stale set, executed alone (no render): put the file back, bring the cache up to date, change it again
     path.write_text(original, encoding="utf-8")
@@ -162,8 +167,9 @@ def incremental(repo: Path, i: int = 0) -> dict:
     path.write_text(original, encoding="utf-8")
     run(repo, py, "-m", "analysis", "execute", "book")  # the copy is current again for the next repeat
     run(repo, py, "tools/build_site.py")
-    return {"nothing changed: execute": t0, "nothing changed: render": r0, "nothing changed: executed": len(executed(out0)),
-            "one count: execute": t1, "one count: render": r1, "one count: total": t1 + r1,
+    return {"nothing changed: execute": t0, "nothing changed: render": all0 - t0, "nothing changed: total": all0,
+            "nothing changed: executed": len(executed(out0)),
+            "one count: execute": t1, "one count: render": all1 - t1, "one count: total": all1,
             "one count: executed": len(stale), "executed notebooks": " ".join(sorted(Path(s).stem for s in stale)),
             "those notebooks executed alone (warm executor)": alone,
             "those notebooks executed alone (fresh kernel each)": old}

@@ -150,3 +150,66 @@ def test_the_collector_collects_when_the_process_grew_and_only_then(monkeypatch)
         pass
     assert steady.collections == unreadable.collections == 0 and len(runs) == 2
     assert tool.resident_bytes() is None or tool.resident_bytes() > 0
+
+
+def test_execute_renders_only_after_the_execution_succeeded(monkeypatch):
+    """``--execute`` (make book): the executor runs in a child process, the render's modules are
+    imported meanwhile, and the build starts only once the child has exited with 0; a failed
+    execution renders nothing and its exit status is the command's."""
+    tool = _tool()
+    events = []
+
+    class Executor:
+        def __init__(self, cmd, cwd):
+            events.append(("start", cmd[1:4], cwd))
+
+        def wait(self):
+            events.append("wait")
+            return status["code"]
+
+    status = {"code": 0}
+    monkeypatch.setattr(tool.subprocess, "Popen", Executor)
+    monkeypatch.setattr(tool, "preload", lambda: events.append("preload") or [])
+    monkeypatch.setattr(tool, "build", lambda fresh=False: events.append(("build", fresh)) or 0)
+    assert tool.main(["--execute"]) == 0
+    assert events == [("start", ["-m", "analysis", "execute"], tool.ROOT), "preload", "wait", ("build", False)]
+    events.clear()
+    status["code"] = 3
+    assert tool.main(["--execute", "--fresh"]) == 3
+    assert events == [("start", ["-m", "analysis", "execute"], tool.ROOT), "preload", "wait"]  # nothing rendered
+    events.clear()
+    status["code"] = 0
+    monkeypatch.setattr(tool, "preload", lambda: (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(KeyboardInterrupt):
+        tool.main(["--execute"])
+    assert events[-1] == "wait"  # the child is waited for even when the import is interrupted
+
+
+def test_preload_imports_the_configured_extensions_and_no_numerics(tmp_path):
+    """What ``--execute`` imports while the notebooks run: Sphinx's built-in extensions, Jupyter
+    Book, every extension _config.yml names (local ones from their folder); no numpy, scipy or
+    polars (the render needs none), no notebook executor; a missing one is named, not raised
+    (Sphinx reports it in the build)."""
+    import subprocess
+    import sys
+
+    config = tmp_path / "_config.yml"
+    config.write_text((ROOT / "_config.yml").read_text(encoding="utf-8").replace(
+        "extensions: [myst_nb,", "extensions: [no_such_extension_xyz, myst_nb,"), encoding="utf-8")
+    code = """if True:
+        import importlib.util, sys
+        from pathlib import Path
+        spec = importlib.util.spec_from_file_location("build_site_tool", sys.argv[1])
+        tool = importlib.util.module_from_spec(spec); spec.loader.exec_module(tool)
+        failed = tool.preload(Path(sys.argv[2]))
+        import sphinx.application, yaml
+        sphinx_config = yaml.safe_load(open(sys.argv[2]))["sphinx"]
+        wanted = [*sphinx.application.builtin_extensions, "jupyter_book.sphinx", *sphinx_config["config"]["extensions"],
+                  *sphinx_config["local_extensions"]]
+        print(failed, [m for m in wanted if m not in sys.modules and m not in failed],
+              sorted(m for m in ("numpy", "scipy", "polars", "jupyter_cache", "sqlalchemy") if m in sys.modules))
+    """
+    out = subprocess.run([sys.executable, "-c", code, str(ROOT / "tools" / "build_site.py"), str(config)],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split("\n")[0] == "['no_such_extension_xyz'] [] []"
