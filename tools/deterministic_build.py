@@ -6,13 +6,15 @@ Usage::
     python tools/deterministic_build.py [--keep DIR] [--compare A B]
 
 Clones the repository's HEAD twice into a temporary directory (two different paths, so a
-path that leaks into the output shows up), builds each clone from scratch exactly as
-``make book`` does (``python -m analysis execute book``: every notebook re-executed, a fresh
-clone having no execution cache; then ``tools/build_site.py``, i.e. Jupyter Book with
-``-W -n --keep-going``), with this checkout's virtualenv and the clone's own ``analysis``
-package first on ``PYTHONPATH``, and compares the two ``_build/html`` trees file by file.  The
-first renders with one Sphinx process per core, the second with one (``SPHINX_JOBS=1``), so the
-comparison also shows that parallel rendering changes no byte.  Uncommitted
+path that leaks into the output shows up), builds each clone from scratch (``python -m
+analysis execute book``: every notebook re-executed, a fresh clone having no execution cache;
+then ``tools/build_site.py``, i.e. Jupyter Book with ``-W -n --keep-going``), with this
+checkout's virtualenv and the clone's own ``analysis`` package first on ``PYTHONPATH``, and
+compares the two ``_build/html`` trees file by file.  The first is built as ``make book`` does
+(``tools/build_site.py --execute``: the render's modules imported while the notebooks execute)
+and renders with one Sphinx process per core; the second runs the two steps one after the other
+and renders with one process (``SPHINX_JOBS=1``), so the comparison also shows that neither
+parallel rendering nor importing beforehand changes a byte.  Uncommitted
 changes are not built (a warning says so).
 
 A difference is allowed only if :data:`ALLOWED` names the file, with the reason; every
@@ -116,10 +118,12 @@ def report(cmp: Comparison, a: Path, b: Path) -> str:
     return "\n".join(lines)
 
 
-def build_clone(dest: Path, log: Path, sphinx_jobs: str | None = None) -> float:
-    """Clone HEAD into ``dest`` and build it as ``make book`` does; returns the build seconds.
+def build_clone(dest: Path, log: Path, sphinx_jobs: str | None = None, one_command: bool = True) -> float:
+    """Clone HEAD into ``dest`` and build it; returns the build seconds.
 
-    ``sphinx_jobs`` sets ``SPHINX_JOBS`` (the processes Sphinx reads and writes pages with).
+    ``sphinx_jobs`` sets ``SPHINX_JOBS`` (the processes Sphinx reads and writes pages with);
+    ``one_command``: as ``make book`` (``tools/build_site.py --execute``), else the execution and
+    the render one after the other.
     """
     subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(dest)], check=True)
     env = dict(os.environ, PYTHONPATH=str(dest) + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -129,8 +133,10 @@ def build_clone(dest: Path, log: Path, sphinx_jobs: str | None = None) -> float:
         env["SPHINX_JOBS"] = sphinx_jobs
     python = ROOT / ".venv" / "bin" / "python"
     t0 = time.monotonic()
+    steps = [["tools/build_site.py", "--execute"]] if one_command else [["-m", "analysis", "execute", "book"],
+                                                                        ["tools/build_site.py"]]
     with log.open("w") as fh:
-        for step in (["-m", "analysis", "execute", "book"], ["tools/build_site.py"]):
+        for step in steps:
             proc = subprocess.run([str(python), *step], cwd=dest, env=env, stdout=fh, stderr=subprocess.STDOUT)
             if proc.returncode != 0:
                 raise RuntimeError(f"build of {dest} failed (exit {proc.returncode}); log: {log}")
@@ -143,8 +149,9 @@ def build_twice(work: Path) -> tuple[Path, Path, list[float]]:
     if dirty:
         print("deterministic-build: uncommitted changes are not part of this check (it builds HEAD)",
               file=sys.stderr)
-    # the first with one Sphinx process per core (as make book), the second with one: the same bytes
-    times = [build_clone(work / name, work / f"build-{name}.log", jobs) for name, jobs in (("a", None), ("b", "1"))]
+    # the first as make book (one command, one Sphinx process per core), the second in two steps with one process
+    times = [build_clone(work / name, work / f"build-{name}.log", jobs, one_command)
+             for name, jobs, one_command in (("a", None, True), ("b", "1", False))]
     return work / "a" / "_build" / "html", work / "b" / "_build" / "html", times
 
 

@@ -43,6 +43,23 @@ ALWAYS = (".buildinfo", "searchindex.js")
 FOLDERS = ("_sources", "_images")
 
 
+def text(rows) -> list[str]:
+    """Each row (a tuple, possibly nested) as the text of its fields.
+
+    Compared by text, not ``repr``: Sphinx keeps some titles as lazy translations
+    (``sphinx.locale._TranslationProxy``, whose ``repr`` is ``i'Index'``) or as the translated
+    ``str`` depending on whether the module defining them was imported before or after the
+    translator was set up -- the same title, which must not look like a change of navigation
+    (it made every page be written again after ``build_site.preload``).
+    """
+    def flat(value) -> str:
+        if isinstance(value, (tuple, list)):
+            return "(" + ", ".join(flat(v) for v in value) + ")"
+        return repr(value) if isinstance(value, (int, float, type(None))) else repr(str(value))
+
+    return [flat(row) for row in rows]
+
+
 def navigation(env) -> str:
     """SHA-256 of what a page shows of the other pages (module docstring, point 2)."""
     h = hashlib.sha256()
@@ -55,11 +72,11 @@ def navigation(env) -> str:
         add("doc", doc, env.titles.get(doc, ""), env.longtitles.get(doc, ""), env.tocs.get(doc, ""),
             env.toctree_includes.get(doc, []))
     std = env.get_domain("std")
-    add("labels", sorted(std.labels.items()), sorted(std.anonlabels.items()))
+    add("labels", sorted(text(std.labels.items())), sorted(text(std.anonlabels.items())))
     for name, domain in sorted(env.domains.items()):  # every other reference target, in every domain
-        add("objects", name, sorted(map(repr, domain.get_objects())))
+        add("objects", name, sorted(text(domain.get_objects())))
     if "math" in env.domains:  # numbered equations are not among the math domain's objects
-        add("equations", sorted(map(repr, env.get_domain("math").data.get("objects", {}).items())))
+        add("equations", sorted(text(env.get_domain("math").data.get("objects", {}).items())))
     if "cite" in env.domains:
         for c in env.get_domain("cite").citations:
             # str() of pybtex's rich text is its plain text (render_as looks plugins up: 25 ms a call)
