@@ -5,8 +5,10 @@ a synthetic review (:mod:`synthetic`) into a temporary copy of the repository an
 fresh as ``make book`` does -- ``python -m analysis execute book`` (no cache: every notebook
 runs), ``tools/build_site.py`` (no parsed pages), ``tools/check_site.py`` -- timing each step
 and sampling the memory of the whole process tree (the step, its kernels and their children)
-every 0.2 s with psutil: the peak of the summed resident set sizes, and the largest single
-process.  ``tools/page_weight.py`` is run and reported, not required: pages over 1000 studies
+every 0.2 s with psutil: the peak of the summed resident set sizes, the largest single
+process, and the peak of the summed proportional set sizes (PSS, ``/proc/PID/smaps_rollup``: a
+page shared by n processes counts 1/n in each -- the render forks its writing processes from a
+parent holding every parsed page, so the summed RSS counts those pages once per process).  ``tools/page_weight.py`` is run and reported, not required: pages over 1000 studies
 are heavier than the budget meant for the published review (see benchmarks/README.md).
 Statistical warnings are silenced (``PYTHONWARNINGS``; see :func:`measured`).  Timing is
 reported, never asserted.
@@ -34,7 +36,7 @@ from synthetic import validate, write_review  # noqa: E402
 
 
 def measured(repo: Path, *cmd: str, check: bool = True, timeout: int = 7200) -> dict:
-    """Run a step in the copy; seconds, peak summed RSS and peak single RSS (MB) of its process tree."""
+    """Run a step in the copy; seconds, peak summed RSS, peak single RSS and peak summed PSS (MB) of its process tree."""
     # the statistics warn on some synthetic subsets (REML Fisher scoring not converging on a subgroup of
     # replicated templates, a GLMM not settling on sparse counts); shown as stderr in a notebook, a
     # warning fails the build (-W), which is right for the review and beside the point here
@@ -43,7 +45,7 @@ def measured(repo: Path, *cmd: str, check: bool = True, timeout: int = 7200) -> 
         env.pop(name, None)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    peak = {"sum": 0, "single": 0}
+    peak = {"sum": 0, "single": 0, "pss": 0}
     done = threading.Event()
 
     def sample() -> None:
@@ -51,13 +53,16 @@ def measured(repo: Path, *cmd: str, check: bool = True, timeout: int = 7200) -> 
         while not done.is_set():
             try:
                 procs = [root, *root.children(recursive=True)]
-                rss = []
+                rss, pss = [], []
                 for p in procs:
                     try:
-                        rss.append(p.memory_info().rss)
+                        full = p.memory_full_info()  # rss and pss, from smaps_rollup
+                        rss.append(full.rss)
+                        pss.append(getattr(full, "pss", 0))
                     except psutil.Error:
                         pass
                 peak["sum"] = max(peak["sum"], sum(rss))
+                peak["pss"] = max(peak["pss"], sum(pss))
                 peak["single"] = max(peak["single"], max(rss, default=0))
             except psutil.Error:
                 pass
@@ -72,6 +77,7 @@ def measured(repo: Path, *cmd: str, check: bool = True, timeout: int = 7200) -> 
     if check and proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{out[-5000:]}")
     return {"seconds": seconds, "peak_mb": peak["sum"] / 2**20, "peak_single_mb": peak["single"] / 2**20,
+            "peak_pss_mb": peak["pss"] / 2**20,
             "ok": proc.returncode == 0, "tail": out[-600:]}
 
 
@@ -92,6 +98,7 @@ def build(n: int, work: Path) -> dict:
         row[f"{name} peak MB"] = round(m["peak_mb"])
     row["build s"] = round(sum(steps[k]["seconds"] for k in ("execute", "render", "check-site")), 1)
     row["peak MB (process tree)"] = round(max(steps[k]["peak_mb"] for k in ("execute", "render", "check-site")))
+    row["peak MB (tree, PSS)"] = round(max(steps[k]["peak_pss_mb"] for k in ("execute", "render", "check-site")))
     row["peak MB (one process)"] = round(max(steps[k]["peak_single_mb"] for k in ("execute", "render", "check-site")))
     row["page-weight"] = "ok" if steps["page-weight"]["ok"] else "over budget: " + steps["page-weight"]["tail"].strip().splitlines()[-1][:120]
     return row
