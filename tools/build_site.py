@@ -273,7 +273,7 @@ def execute_then_build(fresh: bool = False) -> int:
     executed = time.perf_counter() - t0
     if status != 0:
         print(f"build-site: the execution failed (exit status {status}); nothing rendered", file=sys.stderr)
-        return status
+        return status if 0 < status < 256 else 1  # a child killed by a signal has a negative status
     print(f"build-site: notebooks current after {executed:.1f} s (the render's modules imported meanwhile,"
           f" in {imported:.1f} s)")
     return build(fresh)

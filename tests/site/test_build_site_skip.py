@@ -177,6 +177,8 @@ def test_execute_renders_only_after_the_execution_succeeded(monkeypatch):
     status["code"] = 3
     assert tool.main(["--execute", "--fresh"]) == 3
     assert events == [("start", ["-m", "analysis", "execute"], tool.ROOT), "preload", "wait"]  # nothing rendered
+    status["code"] = -9  # killed
+    assert tool.main(["--execute"]) == 1
     events.clear()
     status["code"] = 0
     monkeypatch.setattr(tool, "preload", lambda: (_ for _ in ()).throw(KeyboardInterrupt))
