@@ -435,3 +435,64 @@ def test_lab_mode_carries_the_bundle(monkeypatch):
     assert "window.vegaLite=" not in plain and len(plain) < 10_000
     assert "window.vegaLite=" in lab and len(lab) > 500_000
     assert lab.count("</script>") == plain.count("</script>") + 1
+
+
+# ----------------------------------------------------------------------------- static SVG fonts
+
+_RENDER_STATIC = """
+import json, sys
+import vl_convert as vlc
+from analysis.present.charts import fonts, render
+spec_file, shadow = sys.argv[1], sys.argv[2]
+if shadow:  # a machine whose fonts carry the names in the theme's font list
+    vlc.register_font_directory(shadow)
+sys.stdout.write(render.static_svg(json.load(open(spec_file))))
+"""
+
+
+def test_static_svg_does_not_depend_on_the_fonts_a_machine_has(tmp_path):
+    """The static SVG is measured with the renamed faces: a 'Helvetica' and a 'Liberation Sans'
+    installed on the machine (here wide DejaVu Sans Bold faces under those names, registered
+    before rendering) leave it byte for byte as it was; measured with the theme's font list, as
+    before, the first of them changes the text widths and with them the bars chart's size."""
+    from analysis.present.charts import fonts
+
+    bars = pl.DataFrame({"outcome": ["Complete remission", "GVHD, any grade"], "estimate": [0.79, 0.21],
+                         "ci_lower": [0.52, 0.08], "ci_upper": [0.92, 0.48], "denominator": ["11/14", "3/14"]})
+    spec = offline.spec_of(charts.outcome_bars(bars, title="A study", subtitle="Crude proportions"))
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    bold = fonts.source_directory() / "DejaVuSans-Bold.ttf"
+    for family in ("Helvetica", "Liberation Sans"):
+        fonts.renamed(bold, shadow / f"{family.replace(' ', '')}.ttf", "Regular", "Regular", family=family)
+
+    def static(shadow_dir: str) -> str:
+        res = subprocess.run([sys.executable, "-c", _RENDER_STATIC, str(tmp_path / "spec.json"), shadow_dir],
+                             cwd=ROOT, capture_output=True, text=True, check=True)
+        return res.stdout
+
+    plain, shadowed = static(""), static(str(shadow))
+    assert plain.startswith("<svg") and fonts.FAMILY not in plain
+    assert set(re.findall(r'font-family="([^"]*)"', plain)) == {FONT}
+    assert shadowed == plain
+
+
+def test_renamed_faces_carry_only_the_review_family():
+    from fontTools.ttLib import TTFont
+
+    from analysis.present.charts import fonts
+
+    folder = fonts.font_directory()
+    assert folder == fonts.font_directory()  # built once, then reused
+    families = {TTFont(folder / name)["name"].getDebugName(1) for name in fonts.FACES}
+    styles = sorted(TTFont(folder / name)["name"].getDebugName(2) for name in fonts.FACES)
+    assert families == {fonts.FAMILY}
+    assert styles == ["Bold", "Bold Oblique", "Book", "Oblique"]
+
+
+def test_swap_font_replaces_exact_font_lists_only():
+    spec = {"config": {"font": FONT, "title": {"font": FONT, "text": FONT + "x"}}, "layer": [{"mark": {"font": FONT}}, 3]}
+    out = offline._swap_font(spec, FONT, "F")
+    assert out == {"config": {"font": "F", "title": {"font": "F", "text": FONT + "x"}}, "layer": [{"mark": {"font": "F"}}, 3]}
+    assert spec["config"]["font"] == FONT  # a copy

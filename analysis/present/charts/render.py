@@ -33,7 +33,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .theme import theme
+from . import fonts
+from .theme import FONT, theme
 
 #: Name under which :func:`setup` registers the offline renderer with ``alt.renderers``.
 RENDERER_NAME = "lsr-offline"
@@ -160,12 +161,26 @@ def static_svg(spec: Mapping[str, Any]) -> str:
 
     The SVG is rendered from the same spec (its parameters at their initial values); vl-convert
     writes text as escaped SVG text, and the XML prolog is dropped so it can sit inside HTML.
-    Clip-path ids are renumbered by :func:`_renumber_clips`.
+    Text is measured with :data:`analysis.present.charts.fonts.FAMILY` in place of the theme's
+    font list, so the SVG is the same whatever fonts the machine has, and the SVG names the
+    theme's font list again (:mod:`analysis.present.charts.fonts`).  Clip-path ids are
+    renumbered by :func:`_renumber_clips`.
     """
     import vl_convert as vlc
 
-    svg = vlc.vegalite_to_svg(dict(spec))
+    family = fonts.register()
+    svg = vlc.vegalite_to_svg(_swap_font(spec, FONT, family))
+    svg = svg.replace(f'font-family="{family}"', f'font-family="{_html.escape(FONT)}"')
     return _renumber_clips(svg[svg.index("<svg"):] if "<svg" in svg else svg)
+
+
+def _swap_font(obj: Any, old: str, new: str) -> Any:
+    """A copy of a spec with every string equal to ``old`` (a font list) replaced by ``new``."""
+    if isinstance(obj, Mapping):
+        return {k: _swap_font(v, old, new) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_swap_font(v, old, new) for v in obj]
+    return new if obj == old else obj
 
 
 #: the next clip-path id of the notebook being executed (see :func:`_renumber_clips`)
