@@ -442,7 +442,7 @@ def test_lab_mode_carries_the_bundle(monkeypatch):
 _RENDER_STATIC = """
 import json, sys
 import vl_convert as vlc
-from analysis.present.charts import fonts, render
+from analysis.present.charts import render
 spec_file, shadow = sys.argv[1], sys.argv[2]
 if shadow:  # a machine whose fonts carry the names in the theme's font list
     vlc.register_font_directory(shadow)
@@ -450,22 +450,27 @@ sys.stdout.write(render.static_svg(json.load(open(spec_file))))
 """
 
 
-def test_static_svg_does_not_depend_on_the_fonts_a_machine_has(tmp_path):
-    """The static SVG is measured with the renamed faces: a 'Helvetica' and a 'Liberation Sans'
-    installed on the machine (here wide DejaVu Sans Bold faces under those names, registered
-    before rendering) leave it byte for byte as it was; measured with the theme's font list, as
-    before, the first of them changes the text widths and with them the bars chart's size."""
-    from analysis.present.charts import fonts
-
+def _bars_spec() -> dict:
     bars = pl.DataFrame({"outcome": ["Complete remission", "GVHD, any grade"], "estimate": [0.79, 0.21],
                          "ci_lower": [0.52, 0.08], "ci_upper": [0.92, 0.48], "denominator": ["11/14", "3/14"]})
-    spec = offline.spec_of(charts.outcome_bars(bars, title="A study", subtitle="Crude proportions"))
-    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    return offline.spec_of(charts.outcome_bars(bars, title="A study", subtitle="Crude proportions"))
+
+
+def test_static_svg_does_not_depend_on_the_fonts_a_machine_has(tmp_path):
+    """The static SVG is measured with the built faces: a 'Helvetica' and a 'Liberation Sans'
+    installed on the machine (here the bold face under those names, registered before rendering)
+    leave it byte for byte as it was; measured with the theme's font list, as before, the first
+    of them changes the text widths and with them the chart's size."""
+    from fontTools.ttLib import TTFont
+
+    from analysis.present.charts import fonts
+
+    (tmp_path / "spec.json").write_text(json.dumps(_bars_spec()))
     shadow = tmp_path / "shadow"
     shadow.mkdir()
-    bold = fonts.source_directory() / "DejaVuSans-Bold.ttf"
     for family in ("Helvetica", "Liberation Sans"):
-        fonts.renamed(bold, shadow / f"{family.replace(' ', '')}.ttf", "Regular", "Regular", family=family)
+        fonts.renamed(TTFont(fonts.font_directory() / "Bold.ttf"), shadow / f"{family.replace(' ', '')}.ttf",
+                      "Regular", "Regular", family=family)
 
     def static(shadow_dir: str) -> str:
         res = subprocess.run([sys.executable, "-c", _RENDER_STATIC, str(tmp_path / "spec.json"), shadow_dir],
@@ -478,17 +483,42 @@ def test_static_svg_does_not_depend_on_the_fonts_a_machine_has(tmp_path):
     assert shadowed == plain
 
 
-def test_renamed_faces_carry_only_the_review_family():
+def _label_width(font: str, weight: str, style: str) -> float:
+    import vl_convert as vlc
+
+    spec = {"data": {"values": [{"y": "Complete remission in 12 of 13 patients (WWW, 95% CI)", "x": 1}]},
+            "mark": "bar", "encoding": {"x": {"field": "x", "type": "quantitative"},
+                                        "y": {"field": "y", "type": "nominal",
+                                              "axis": {"labelFont": font, "labelFontWeight": weight,
+                                                       "labelFontStyle": style, "labelLimit": 0}}}}
+    return float(re.search(r'width="([\d.]+)"', vlc.vegalite_to_svg(spec)).group(1))
+
+
+@pytest.mark.parametrize("weight,style", [("normal", "normal"), ("bold", "normal"), ("normal", "italic"),
+                                          ("bold", "italic")])
+def test_the_built_faces_measure_as_vl_converts_liberation_sans(weight, style):
+    """Arimo cut at 400 and 700 measures text as the Liberation Sans vl-convert carries (Arial's
+    metrics), upright and italic; the bold face is wider than the regular one."""
+    from analysis.present.charts import fonts
+
+    family = fonts.register()
+    assert _label_width(family, weight, style) == _label_width("Liberation Sans", weight, style)
+    if weight == "bold":
+        assert _label_width(family, weight, style) > _label_width(family, "normal", style)
+
+
+def test_built_faces_carry_only_the_review_family():
     from fontTools.ttLib import TTFont
 
     from analysis.present.charts import fonts
 
     folder = fonts.font_directory()
     assert folder == fonts.font_directory()  # built once, then reused
-    families = {TTFont(folder / name)["name"].getDebugName(1) for name in fonts.FACES}
-    styles = sorted(TTFont(folder / name)["name"].getDebugName(2) for name in fonts.FACES)
-    assert families == {fonts.FAMILY}
-    assert styles == ["Bold", "Bold Oblique", "Book", "Oblique"]
+    faces = {name: TTFont(folder / name) for name in fonts.FACES}
+    assert {f["name"].getDebugName(1) for f in faces.values()} == {fonts.FAMILY}
+    assert {name: f["OS/2"].usWeightClass for name, f in faces.items()} == {
+        "Regular.ttf": 400, "Bold.ttf": 700, "Italic.ttf": 400, "BoldItalic.ttf": 700}
+    assert all("fvar" not in f for f in faces.values())  # static instances, not variable fonts
 
 
 def test_swap_font_replaces_exact_font_lists_only():
