@@ -526,3 +526,16 @@ def test_swap_font_replaces_exact_font_lists_only():
     out = offline._swap_font(spec, FONT, "F")
     assert out == {"config": {"font": "F", "title": {"font": "F", "text": FONT + "x"}}, "layer": [{"mark": {"font": "F"}}, 3]}
     assert spec["config"]["font"] == FONT  # a copy
+
+
+def test_faces_are_kept_in_the_users_cache_or_a_folder_named_for_the_user(tmp_path, monkeypatch):
+    from analysis.present.charts import fonts
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert fonts._cache_root() == tmp_path / "cache"
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker / "cache"))  # cannot be created
+    monkeypatch.setattr(fonts.tempfile, "gettempdir", lambda: str(tmp_path))
+    root = fonts._cache_root()
+    assert root.parent == tmp_path and root.name.startswith("review-chart-fonts-uid") and root.is_dir()

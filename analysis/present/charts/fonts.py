@@ -12,9 +12,9 @@ The static SVG is therefore measured with faces no system can shadow: Arimo (SIL
 Licence; the design Liberation Sans 2 is built from, with Arial's metrics, so the browser's
 Helvetica, Arial or Liberation Sans fills the same room), from the pinned ``fontpkg-arimo``
 wheel, cut from its variable fonts at weights 400 and 700, upright and italic, with fontTools'
-instancer, and renamed :data:`FAMILY`.  They are built once per machine into a folder of the
-temporary directory keyed by the source files' SHA-256 (about 5 s, under a file lock so that
-parallel kernels build it once) and registered with vl-convert once per process.
+instancer, and renamed :data:`FAMILY`.  They are built once per user into a folder of the
+user's cache keyed by the source files' SHA-256 (about 5 s, under a file lock so that parallel
+kernels build it once) and registered with vl-convert once per process.
 :func:`analysis.present.charts.render.static_svg` swaps the theme's font list for :data:`FAMILY`
 in the spec it renders and back in the SVG it writes, so the reader's browser draws the static
 chart with the theme's fonts.  Measured with these faces, label and chart widths are those of
@@ -93,6 +93,20 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _cache_root() -> Path:
+    """The user's cache folder (``$XDG_CACHE_HOME``, else ``~/.cache``), or, where it cannot be
+    created, a folder of the temporary directory named with the user id: never a folder another
+    user of the machine could have put there."""
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        return root
+    except OSError:
+        fallback = Path(tempfile.gettempdir()) / f"review-chart-fonts-uid{os.getuid() if hasattr(os, 'getuid') else 0}"
+        fallback.mkdir(mode=0o700, exist_ok=True)
+        return fallback
+
+
 def font_directory() -> Path:
     """The folder of the built faces, built on first use.
 
@@ -105,7 +119,7 @@ def font_directory() -> Path:
     digest = hashlib.sha256(BUILD_VERSION.encode())
     for source in sorted({s for s, *_ in FACES.values()}):
         digest.update((src / source).read_bytes())
-    target = Path(tempfile.gettempdir()) / f"review-chart-fonts-{digest.hexdigest()[:16]}"
+    target = _cache_root() / f"review-chart-fonts-{digest.hexdigest()[:16]}"
     if all((target / name).is_file() for name in FACES):
         return target
     with _locked(target.with_name(target.name + ".lock")):
