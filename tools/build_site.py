@@ -203,18 +203,23 @@ def without_notebook_execution() -> None:
         sys.modules[module] = stand_in
 
 
+def render_imports() -> None:
+    """What the render's imports need first, in :func:`sphinx` and :func:`preload` alike: the
+    stand-ins of :func:`without_notebook_execution`, and no IRI grammar -- jsonschema (imported by
+    Jupyter Book to check ``_config.yml``, without format checks) would otherwise import
+    rfc3987_syntax, which compiles a grammar for 0.9 s (see analysis/present/charts/_altair.py)."""
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    without_notebook_execution()
+
+
 def sphinx(out: Path, doctrees: Path, fresh: bool, carry_from: Path | None = None) -> int:
     """One Jupyter Book (Sphinx) HTML build of the repository into ``out``; its exit status.
 
     ``carry_from``: the previous site, whose unchanged pages are carried into ``out``
     (``book/_ext/carry_pages.py``) instead of being written again.
     """
-    # jsonschema (imported by Jupyter Book to check _config.yml, without format checks) would
-    # otherwise import rfc3987_syntax, which compiles a grammar for 0.9 s (see
-    # analysis/present/charts/_altair.py)
-    if "jsonschema" not in sys.modules:
-        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
-    without_notebook_execution()
+    render_imports()
     from jupyter_book.sphinx import build_sphinx
 
     result = build_sphinx(ROOT, out, noconfig=True, path_config=str(ROOT / "_config.yml"),
@@ -238,9 +243,7 @@ def preload(config: Path = ROOT / "_config.yml") -> list[str]:
     Sphinx imports anyway, and a module that fails here is imported again by Sphinx, which
     reports the error.  Nothing of the build is done before the execution has finished.
     """
-    if "jsonschema" not in sys.modules:  # as in sphinx(): no IRI grammar
-        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
-    without_notebook_execution()
+    render_imports()
     import yaml
 
     import sphinx.application
