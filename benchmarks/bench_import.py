@@ -16,12 +16,12 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_build import ROOT, run  # noqa: E402
 
 STATEMENTS: dict[str, str] = {
     "bare interpreter (floor)": "pass",
@@ -39,11 +39,8 @@ STATEMENTS: dict[str, str] = {
 
 
 def once(code: str) -> float:
-    """Wall seconds of one fresh interpreter running ``code``."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True)
-    return time.perf_counter() - t0
+    """Wall seconds of one fresh interpreter running ``code`` (:func:`bench_build.run`'s environment)."""
+    return run(ROOT, sys.executable, "-c", code)[0]
 
 
 def measure(repeat: int) -> dict[str, dict[str, float]]:
