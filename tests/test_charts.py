@@ -528,6 +528,12 @@ def test_swap_font_replaces_exact_font_lists_only():
     assert spec["config"]["font"] == FONT  # a copy
 
 
+def test_swap_font_leaves_data_that_reads_like_a_font_list():
+    spec = {"config": {"axis": {"labelFont": FONT}}, "datasets": {"d": [{"label": FONT}]}, "title": {"text": FONT}}
+    out = offline._swap_font(spec, FONT, "F")
+    assert out == {"config": {"axis": {"labelFont": "F"}}, "datasets": {"d": [{"label": FONT}]}, "title": {"text": FONT}}
+
+
 def test_faces_are_kept_in_the_users_cache_or_a_folder_named_for_the_user(tmp_path, monkeypatch):
     from analysis.present.charts import fonts
 

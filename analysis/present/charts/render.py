@@ -175,12 +175,14 @@ def static_svg(spec: Mapping[str, Any]) -> str:
 
 
 def _swap_font(obj: Any, old: str, new: str) -> Any:
-    """A copy of a spec with every string equal to ``old`` (a font list) replaced by ``new``."""
+    """A copy of a spec whose font properties (``font``, ``labelFont``, ``titleFont``, ...) equal
+    to ``old`` (a font list) are ``new``; data values are left as they are, whatever they say."""
     if isinstance(obj, Mapping):
-        return {k: _swap_font(v, old, new) for k, v in obj.items()}
+        return {k: new if (k == "font" or str(k).endswith("Font")) and v == old else _swap_font(v, old, new)
+                for k, v in obj.items()}
     if isinstance(obj, list):
         return [_swap_font(v, old, new) for v in obj]
-    return new if obj == old else obj
+    return obj
 
 
 #: the next clip-path id of the notebook being executed (see :func:`_renumber_clips`)
