@@ -21,15 +21,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-if "jsonschema" not in sys.modules:
-    # nbformat imports jsonschema, which would import rfc3987_syntax (0.9 s compiling a grammar for
-    # IRI format checks that nbformat never makes); see analysis/present/charts/_altair.py
-    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
-    import jsonschema  # noqa: F401
-    if sys.modules.get("rfc3987_syntax", 0) is None:
-        del sys.modules["rfc3987_syntax"]
+from ._startup import import_without_iri_grammar
 
-import nbformat  # noqa: E402
+# nbformat imports jsonschema, which would compile a grammar for IRI format checks that nbformat
+# never makes (0.9 s; analysis/_startup.py)
+nbformat = import_without_iri_grammar("nbformat")
 from nbclient import NotebookClient  # noqa: E402
 from nbclient.exceptions import CellExecutionError, DeadKernelError  # noqa: E402
 

@@ -15,6 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "analysis"
 
 #: layer of a module, by its dotted name's prefix (longest prefix wins)
 LAYERS = {
+    "analysis._startup": 0,  # standard library only: how every layer imports jsonschema's dependents
     "analysis.stats": 0,
     "analysis.review": 1,
     "analysis.present": 2,

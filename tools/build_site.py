@@ -50,6 +50,8 @@ import time
 import types
 from pathlib import Path
 
+from analysis._startup import import_without_iri_grammar
+
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
 HTML = BUILD / "html"
@@ -205,11 +207,10 @@ def without_notebook_execution() -> None:
 
 def render_imports() -> None:
     """What the render's imports need first, in :func:`sphinx` and :func:`preload` alike: the
-    stand-ins of :func:`without_notebook_execution`, and no IRI grammar -- jsonschema (imported by
-    Jupyter Book to check ``_config.yml``, without format checks) would otherwise import
-    rfc3987_syntax, which compiles a grammar for 0.9 s (see analysis/present/charts/_altair.py)."""
-    if "jsonschema" not in sys.modules:
-        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    stand-ins of :func:`without_notebook_execution`, and jsonschema (imported by Jupyter Book to
+    check ``_config.yml``, without format checks) imported without the IRI grammar it would
+    compile for 0.9 s (:mod:`analysis._startup`)."""
+    import_without_iri_grammar("jsonschema")
     without_notebook_execution()
 
 
