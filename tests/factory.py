@@ -1,8 +1,10 @@
 """Shared test data: a minimal valid study, writers, and the frozen fixture copy of the review."""
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from pathlib import Path
+from types import ModuleType
 
 import yaml
 
@@ -36,6 +38,14 @@ MINIMAL = {
 #: hundreds
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def module_from_file(path: Path, name: str) -> ModuleType:
+    """A fresh module object executed from ``path`` (a tool or Sphinx extension outside the package)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def copy(obj):

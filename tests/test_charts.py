@@ -17,6 +17,7 @@ import pytest
 from analysis.present import charts
 from analysis.present.charts import render as offline
 from analysis.present.charts.theme import FONT
+from factory import module_from_file
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML_RE = re.compile(
@@ -258,7 +259,28 @@ def test_bundle_matches_altair_vegalite_version():
     assert f"vega-lite {versions['vega-lite']}" in charts.BUNDLE_FILE.read_text()[:600]
 
 
-def test_bundle_is_up_to_date_with_pins():
+def test_bundle_matches_the_pins_and_its_digest():
+    """versions.json names the installed altair and vl-convert versions and the bundle's digest."""
+    vendor = module_from_file(ROOT / "tools" / "vendor_vega.py", "vendor_vega")
+    assert vendor.check_pins() == []
+
+
+def test_the_pin_check_finds_an_edited_bundle_and_a_changed_pin(tmp_path, monkeypatch):
+    vendor = module_from_file(ROOT / "tools" / "vendor_vega.py", "vendor_vega")
+    shutil.copytree(vendor.OUT_DIR, tmp_path / "vega")
+    monkeypatch.setattr(vendor, "OUT_DIR", tmp_path / "vega")
+    pins = vendor.versions()
+    assert vendor.check_pins(pins) == []
+    assert vendor.check_pins({**pins, "vl-convert-python": "0.0.1"}) == [
+        f"versions.json has vl-convert-python {pins['vl-convert-python']!r}, installed '0.0.1'"]
+    bundle = tmp_path / "vega" / vendor.BUNDLE_NAME
+    bundle.write_text(bundle.read_text() + "\n")
+    assert [p for p in vendor.check_pins(pins) if "digest" in p]
+
+
+@pytest.mark.slow
+def test_bundle_is_what_the_tool_writes_for_the_pins():
+    """The whole bundle built again (5 s; ``make test-slow``): also catches a change of the tool itself."""
     proc = subprocess.run([sys.executable, str(ROOT / "tools" / "vendor_vega.py"), "--check"],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -18,6 +18,7 @@ Usage (from the repository root)::
 
     .venv/bin/python tools/vendor_vega.py             # write _static/vega/vega-bundle.js
     .venv/bin/python tools/vendor_vega.py --check     # exit 1 if the file is stale
+    .venv/bin/python tools/vendor_vega.py --check-pins  # the same without rebuilding: versions and digest
     .venv/bin/python tools/vendor_vega.py --licenses  # also refresh LICENSES/ (needs npm)
 
 ``--licenses`` runs ``npm install --ignore-scripts`` of the exact bundled
@@ -28,6 +29,7 @@ text of every installed package into ``_static/vega/LICENSES/``.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import subprocess
 import sys
@@ -81,6 +83,33 @@ def build_bundle() -> str:
     return header + '(function () {\n"use strict";\n' + body.strip() + "\n})();\n"
 
 
+def digest(text: str) -> str:
+    """SHA-256 of the bundle's text (UTF-8), as recorded in versions.json."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def check_pins(v: dict[str, str] | None = None) -> list[str]:
+    """What is wrong with the committed bundle without rebuilding it (empty: nothing).
+
+    versions.json must name the installed versions (``v``, default :func:`versions`) and the
+    bundle must have the digest versions.json records: a pin changed without running this tool,
+    or a bundle edited by hand.  Only :func:`build_bundle` itself (``--check``) shows that this
+    tool would now write other bytes for the same pins.
+    """
+    v = versions() if v is None else v
+    target = OUT_DIR / BUNDLE_NAME
+    try:
+        manifest = json.loads((OUT_DIR / "versions.json").read_text())
+        text = target.read_text()
+    except (OSError, ValueError) as exc:
+        return [f"unreadable: {exc}"]
+    problems = [f"versions.json has {k} {manifest.get(k)!r}, installed {want!r}"
+                for k, want in v.items() if manifest.get(k) != want]
+    if manifest.get("sha256") != digest(text):
+        problems.append("the bundle's digest is not the one versions.json records (edited by hand?)")
+    return problems
+
+
 def write_licenses(v: dict[str, str]) -> None:
     """Collect licence texts of the bundled npm packages (requires npm)."""
     lic_dir = OUT_DIR / "LICENSES"
@@ -131,13 +160,20 @@ def write_licenses(v: dict[str, str]) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="fail if the vendored bundle is stale")
+    ap.add_argument("--check-pins", action="store_true",
+                    help="fail if versions.json differs from the installed pins or the bundle from its digest "
+                         "(what --check finds but a change of vendor_vega.py itself, without the 5 s rebuild)")
     ap.add_argument("--licenses", action="store_true", help="refresh LICENSES/ with npm")
     args = ap.parse_args(argv)
 
     v = versions()
-    bundle = build_bundle()
     target = OUT_DIR / BUNDLE_NAME
-    manifest = json.dumps({"file": BUNDLE_NAME, **v}, indent=2, sort_keys=True) + "\n"
+    if args.check_pins:
+        problems = check_pins(v)
+        print(f"{target.relative_to(ROOT)}: " + ("pins and digest match" if not problems else "; ".join(problems)))
+        return 1 if problems else 0
+    bundle = build_bundle()
+    manifest = json.dumps({"file": BUNDLE_NAME, "sha256": digest(bundle), **v}, indent=2, sort_keys=True) + "\n"
     if args.check:
         ok = target.is_file() and target.read_text() == bundle
         ok = ok and (OUT_DIR / "versions.json").read_text() == manifest

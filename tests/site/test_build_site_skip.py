@@ -9,14 +9,13 @@ from types import SimpleNamespace
 
 import pytest
 
+from factory import module_from_file
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location("build_site_tool", ROOT / "tools" / "build_site.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return module_from_file(ROOT / "tools" / "build_site.py", "build_site_tool")
 
 
 @pytest.fixture

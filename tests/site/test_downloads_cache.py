@@ -1,7 +1,6 @@
 """The data downloads are computed once per state of data/ and the package, and never served stale."""
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
@@ -11,16 +10,14 @@ import pytest
 import analysis.review.downloads as downloads_mod
 import analysis.review.living as living
 import analysis.review.loading as loading
+from factory import module_from_file
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "review"
 
 
 def _ext():
-    spec = importlib.util.spec_from_file_location("downloads_ext", ROOT / "book" / "_ext" / "downloads.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return module_from_file(ROOT / "book" / "_ext" / "downloads.py", "downloads_ext")
 
 
 def test_the_key_follows_every_data_file(tmp_path):
