@@ -44,12 +44,19 @@ page-weight: $(STAMP)
 
 ## Unit tests of analysis/ and nbval over every notebook in book/ (outputs compared, not only executed).
 ## Slow end-to-end tests (minutes) are left to `make test-slow`.
+## Bytecode is cached even where the environment sets PYTHONDONTWRITEBYTECODE (in the git-ignored __pycache__/
+## folders, which `make clean` removes): otherwise every pytest process rewrites and compiles every test module and
+## the package again, 4 of the 9 s each worker spends collecting (benchmarks/README.md).
+## Whole files go to the workers, longest first (tests/pytest_startup.py, tests/durations.json); extra pytest
+## arguments in PYTEST_ARGS (`make test PYTEST_ARGS=--record-durations` refreshes that record).
+TEST_ENV := PYTHONDONTWRITEBYTECODE=
+PYTEST_ARGS ?=
 test: $(STAMP)
-	$(BIN)/python -m pytest tests book --nbval --nbval-sanitize-with $(SANITIZE) -p no:cacheprovider -m "not slow" -n auto --dist loadfile
+	$(TEST_ENV) $(BIN)/python -m pytest tests book --nbval --nbval-sanitize-with $(SANITIZE) -p no:cacheprovider -m "not slow" -n auto --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 ## Slow end-to-end tests: the README's "Adding a study" steps walked in a temporary copy of the repository.
 test-slow: $(STAMP)
-	$(BIN)/python -m pytest tests -m slow -p no:cacheprovider -s
+	$(TEST_ENV) $(BIN)/python -m pytest tests -m slow -p no:cacheprovider -s
 
 ## Execute in place every notebook whose stored outputs are not current for its code and data (then commit them);
 ## `.venv/bin/python -m analysis execute --force` executes all of them.
