@@ -9,6 +9,7 @@ the warm executor stored.)
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import shutil
@@ -63,6 +64,18 @@ def test_a_warm_kernel_writes_the_bytes_of_a_fresh_kernel(fresh):
     texts = warm_run(order)
     for name, text in zip(order, texts):
         assert text == fresh[name], f"{name} differs from a fresh kernel's output"
+
+
+def test_executing_twice_writes_the_same_bytes(fresh, tmp_path):
+    """``python -m analysis execute`` is deterministic: executing its own output again changes no byte."""
+    nb = tmp_path / "whats_new.ipynb"
+    nb.write_text(fresh["whats_new.ipynb"], encoding="utf-8")
+    execute_notebook(nb)
+    assert nb.read_text(encoding="utf-8") == fresh["whats_new.ipynb"]
+    stored = json.loads(fresh["whats_new.ipynb"])
+    assert all("execution" not in c["metadata"] for c in stored["cells"])  # no timestamps
+    assert "version" not in stored["metadata"].get("language_info", {})  # no interpreter version
+    assert any(c.get("outputs") for c in stored["cells"])  # it did execute
 
 
 def test_the_fresh_reference_stores_execution_counts_from_one(fresh):
