@@ -37,20 +37,38 @@ def test_the_book_has_charts():
     assert len(SPECS) >= 5
 
 
-def test_every_stored_chart_spec_is_valid_vega_lite():
-    from altair.utils.schemapi import validate_jsonschema
+@pytest.fixture(scope="module")
+def validator():
+    """One validator of the Vega-Lite schema Altair ships (the draft its ``$schema`` names; no format
+    checker, as Altair validates).  Altair's ``validate_jsonschema`` builds one per spec: 4.5 s for
+    the book's charts against 2.6 s."""
+    import jsonschema
     from altair.vegalite.v6.schema import load_schema
 
     schema = load_schema()
+    return jsonschema.validators.validator_for(schema)(schema)
+
+
+def first_error(validator, spec: dict):
+    """The error jsonschema ranks most relevant, or None for a valid spec."""
+    import jsonschema
+
+    return jsonschema.exceptions.best_match(validator.iter_errors(spec))
+
+
+def test_every_stored_chart_spec_is_valid_vega_lite(validator):
     bad = [f"{where}: {err.message[:200]}" for where, spec in SPECS
-           for err in [validate_jsonschema(spec, schema, raise_error=False)] if err is not None]
+           for err in [first_error(validator, spec)] if err is not None]
     assert bad == []
 
 
-def test_the_check_can_fail():
+def test_the_check_can_fail(validator):
     from altair.utils.schemapi import validate_jsonschema
     from altair.vegalite.v6.schema import load_schema
 
     where, spec = SPECS[0]
     broken = {**spec, "mark": {"type": "no-such-mark"}} if "mark" in spec else {**spec, "vconcat": 3}
-    assert validate_jsonschema(broken, load_schema(), raise_error=False) is not None, where
+    assert first_error(validator, broken) is not None, where
+    # the validator here judges as Altair's own validation does
+    assert validate_jsonschema(broken, load_schema(), raise_error=False) is not None
+    assert validate_jsonschema(spec, load_schema(), raise_error=False) is None
