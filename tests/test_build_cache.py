@@ -31,20 +31,33 @@ def names(paths) -> set[str]:
     return {Path(getattr(p, "path", p)).stem for p in paths}
 
 
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """A folder whose data copy the kernels read, and one warm kernel serving every test of this
+    module (as it would a long build: it re-reads what changed)."""
+    root = tmp_path_factory.mktemp("incremental")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REVIEW_DATA_DIR", str(root / "data"))  # the kernels read the copy
+        with build.Pool(1) as pool:
+            yield root, pool
+
+
 @pytest.fixture
-def review_copy(tmp_path, monkeypatch):
-    data = tmp_path / "data"
+def review_copy(workspace):
+    """A fresh copy of the fixture review, of three study chapters and one synthesis chapter, and
+    no execution cache, in the workspace (whatever an earlier test left there is removed)."""
+    root, pool = workspace
+    for old in root.iterdir():
+        shutil.rmtree(old)
+    data = root / "data"
     shutil.copytree(FIXTURE, data)
-    book = tmp_path / "book"
+    book = root / "book"
     (book / "studies").mkdir(parents=True)
     (book / "synthesis").mkdir()
     for sid in STUDIES:
         shutil.copy(ROOT / "book" / "studies" / f"{sid}.ipynb", book / "studies")
     shutil.copy(ROOT / "book" / "synthesis" / "characteristics.ipynb", book / "synthesis")
-    monkeypatch.setenv("REVIEW_DATA_DIR", str(data))  # the kernels read the copy
-    # one warm kernel serves every run of a test (as it would a long build): it re-reads what changed
-    with build.Pool(1) as pool:
-        yield book, data, tmp_path / "_build" / ".exec-cache.json", pool
+    return book, data, root / "_build" / ".exec-cache.json", pool
 
 
 def test_only_what_reads_a_changed_file_runs_again(review_copy):
