@@ -154,6 +154,9 @@ def test_mantel_haenszel_or_lies_within_the_study_odds_ratios(g1, g2):
 
 @SETTINGS
 @given(effects(), st.sampled_from(["REML", "DL", "PM"]), st.sampled_from(["z", "knha", "adhoc"]))
+# some random data make REML's Fisher scoring oscillate: the fit then says so and maximises directly
+# (tests/stats/test_rma.py tests that fallback); here only the intervals are under test
+@pytest.mark.filterwarnings("ignore:Fisher scoring did not converge:UserWarning")
 @example((np.array([0, 0, 0, 1.75, 0, 0]), np.array([1, 1, 1, 0.1875, 0.0078125, 0.0078125])), "REML", "z")
 @example((np.array([0, 0, 0, 1.75, 0, 0]), np.array([1, 1, 1, 0.1875, 0.0078125, 0.0078125])), "PM", "z")
 def test_estimate_lies_in_its_intervals(data, method, test):
