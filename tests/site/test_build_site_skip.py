@@ -1,7 +1,6 @@
 """tools/build_site.py keeps _build/html only when nothing the site is made from changed."""
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import time
 from pathlib import Path
