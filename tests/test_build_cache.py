@@ -33,20 +33,19 @@ def names(paths) -> set[str]:
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
-    """A folder whose data copy the kernels read, and one warm kernel serving every test of this
-    module (as it would a long build: it re-reads what changed)."""
-    root = tmp_path_factory.mktemp("incremental")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("REVIEW_DATA_DIR", str(root / "data"))  # the kernels read the copy
-        with build.Pool(1) as pool:
-            yield root, pool
+    """A folder for the copies, and one warm kernel serving every test of this module that uses
+    it (as it would a long build: it re-reads what changed).  The kernel starts at the first
+    execution, inside a test, where :func:`review_copy` has pointed it at the copy."""
+    with build.Pool(1) as pool:
+        yield tmp_path_factory.mktemp("incremental"), pool
 
 
 @pytest.fixture
-def review_copy(workspace):
+def review_copy(workspace, monkeypatch):
     """A fresh copy of the fixture review, of three study chapters and one synthesis chapter, and
     no execution cache, in the workspace (whatever an earlier test left there is removed)."""
     root, pool = workspace
+    monkeypatch.setenv("REVIEW_DATA_DIR", str(root / "data"))  # the kernels read the copy (set for this test only)
     for old in root.iterdir():
         shutil.rmtree(old)
     data = root / "data"
