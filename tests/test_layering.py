@@ -150,3 +150,20 @@ def test_what_the_render_reads_of_the_data_imports_no_numerics():
     out = subprocess.run([sys.executable, "-c", code, str(fixture)], capture_output=True, text=True,
                          cwd=PACKAGE.parent, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_citation_and_what_changed_import_no_statistics():
+    """The living-review state (releases, changelog, citation) and the pages built on it alone
+    (cite, what's new) import neither scipy.stats nor the models: ``export.tables`` imports the
+    synthesis when it is called.  Importing them cost each of those kernels 0.8 s."""
+    import subprocess
+    import sys
+
+    fixture = Path(__file__).resolve().parent / "fixtures" / "review"
+    code = ("import sys; from analysis.review.living import state; from analysis.present import about; "
+            "st = state(sys.argv[1]); about.cite_box(st); about.whats_new(st); "
+            "print(sorted(m for m in ('scipy.stats', 'analysis.stats.meta', 'analysis.review.synthesis') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, str(fixture)], capture_output=True, text=True,
+                         cwd=PACKAGE.parent, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"  # after what the pages display

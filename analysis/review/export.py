@@ -12,7 +12,6 @@ import polars as pl
 
 from .loading import Review
 from .plan import Plan, load_plan
-from .synthesis import results
 
 #: what each exported table holds (the data dictionary's first line per table)
 TABLES = {
@@ -27,6 +26,10 @@ SIGNIFICANT_DIGITS = 10
 
 def tables(review: Review, plan: Plan | None = None) -> dict[str, pl.DataFrame]:
     """The exported tables (see :data:`TABLES`)."""
+    # imported here: the pages that only write or compare tables (the citation, what changed) then
+    # import no statistics (scipy.stats and the models, 0.8 s per kernel)
+    from .synthesis import results
+
     plan = plan or load_plan(review.directory)
     return {"studies": review.studies_table, "outcomes": review.outcomes, "results": results(review, plan)}
 
