@@ -152,15 +152,16 @@ def test_what_the_render_reads_of_the_data_imports_no_numerics():
     assert out.strip() == "[]"
 
 
-def test_the_citation_and_what_changed_import_no_statistics():
-    """The living-review state (releases, changelog, citation) and the pages built on it alone
-    (cite, what's new) import neither scipy.stats nor the models: ``export.tables`` imports the
-    synthesis when it is called.  Importing them cost each of those kernels 0.8 s."""
+def test_the_citation_what_changed_and_methods_import_no_statistics():
+    """The living-review state (releases, changelog, citation) and the pages built on it and on
+    the plan alone (cite, what's new, methods) import neither scipy.stats nor the models:
+    ``export.tables`` imports the synthesis when it is called, and the models' names live in
+    the plan.  Importing them cost each of those kernels 0.8 s."""
     import subprocess
     import sys
 
     fixture = Path(__file__).resolve().parent / "fixtures" / "review"
-    code = ("import sys; from analysis.review.living import state; from analysis.present import about; "
+    code = ("import sys; from analysis.review.living import state; from analysis.present import about, methods; "
             "st = state(sys.argv[1]); about.cite_box(st); about.whats_new(st); "
             "print(sorted(m for m in ('scipy.stats', 'analysis.stats.meta', 'analysis.review.synthesis') "
             "if m in sys.modules))")

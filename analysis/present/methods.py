@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ..review.plan import Plan
-from ..review.pooling import MODELS
+from ..review.plan import MODELS, Plan
 from ..review.schema import OUTCOMES
 from .escape import md, md_cited
 from .tables import display_markdown, show

@@ -20,6 +20,16 @@ PLAN_FILE = "analysis_plan.yaml"
 
 ProportionModel = Literal["glmm", "logit_reml"]
 LandmarkModel = Literal["cloglog_reml"]
+
+#: model key -> what the model is, as a caption or methods text names it (here, beside the keys
+#: the plan may name, so that the methods page needs no statistics: :mod:`.pooling` fits them)
+MODELS = {
+    "glmm": "random-intercept logistic model (binomial-normal GLMM, maximum likelihood)",
+    "logit_reml": "random-effects model of logit proportions (REML, inverse variance, 0.5 added to zero cells)",
+    "crude_exact": "crude pooled count with an exact (Clopper-Pearson) interval; not a random-effects estimate",
+    "cloglog_reml": "random-effects model of landmark survival on the complementary log-log scale (REML)",
+    "none": "not pooled",
+}
 KeepRule = Literal["peer_reviewed", "larger", "newer"]
 
 

@@ -32,15 +32,7 @@ import polars as pl
 from ..stats import meta
 from ..stats import survival as sv
 from . import fit_store
-
-#: model key -> what the model is, as a caption or methods text names it
-MODELS = {
-    "glmm": "random-intercept logistic model (binomial-normal GLMM, maximum likelihood)",
-    "logit_reml": "random-effects model of logit proportions (REML, inverse variance, 0.5 added to zero cells)",
-    "crude_exact": "crude pooled count with an exact (Clopper-Pearson) interval; not a random-effects estimate",
-    "cloglog_reml": "random-effects model of landmark survival on the complementary log-log scale (REML)",
-    "none": "not pooled",
-}
+from .plan import MODELS  # noqa: F401 - the model keys and names, part of this module's API
 
 #: the columns of the results table (one row per outcome and analysis), in order
 RESULT_COLUMNS = {
