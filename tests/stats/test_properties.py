@@ -12,6 +12,10 @@ from hypothesis import strategies as st
 from analysis.stats.meta import crude_proportion, mantel_haenszel, pool_proportions, rma
 from analysis.stats.proportions import CI_METHODS, ci
 
+# some random data make REML's Fisher scoring oscillate: the fit then says so and maximises directly
+# (tests/stats/test_rma.py tests that fallback and its warning); here other properties are under test
+pytestmark = pytest.mark.filterwarnings("ignore:Fisher scoring did not converge:UserWarning")
+
 # database=None: nothing is written to the work tree (.hypothesis/); failures print their example
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
 FEW = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
@@ -154,9 +158,6 @@ def test_mantel_haenszel_or_lies_within_the_study_odds_ratios(g1, g2):
 
 @SETTINGS
 @given(effects(), st.sampled_from(["REML", "DL", "PM"]), st.sampled_from(["z", "knha", "adhoc"]))
-# some random data make REML's Fisher scoring oscillate: the fit then says so and maximises directly
-# (tests/stats/test_rma.py tests that fallback); here only the intervals are under test
-@pytest.mark.filterwarnings("ignore:Fisher scoring did not converge:UserWarning")
 @example((np.array([0, 0, 0, 1.75, 0, 0]), np.array([1, 1, 1, 0.1875, 0.0078125, 0.0078125])), "REML", "z")
 @example((np.array([0, 0, 0, 1.75, 0, 0]), np.array([1, 1, 1, 0.1875, 0.0078125, 0.0078125])), "PM", "z")
 def test_estimate_lies_in_its_intervals(data, method, test):
