@@ -132,6 +132,18 @@ def test_the_walk_sees_function_level_imports(tmp_path):
         path.unlink()
 
 
+def imports_on_the_fixture(code: str, modules: tuple[str, ...]) -> str:
+    """Standard output of ``code`` run in a fresh interpreter (``sys`` imported, ``sys.argv[1]``
+    the fixture review), ending with the line listing which of ``modules`` it imported."""
+    import subprocess
+    import sys
+
+    fixture = Path(__file__).resolve().parent / "fixtures" / "review"
+    code = f"import sys; {code}; print(sorted(m for m in {modules!r} if m in sys.modules))"
+    return subprocess.run([sys.executable, "-c", code, str(fixture)], capture_output=True, text=True,
+                          cwd=PACKAGE.parent, check=True).stdout
+
+
 def test_what_the_render_reads_of_the_data_imports_no_numerics():
     """The site build loads and validates the study files (to write the bibliography and the
     footer) and reads the fit-store and seeds locations: none of it imports numpy, scipy or
@@ -139,16 +151,10 @@ def test_what_the_render_reads_of_the_data_imports_no_numerics():
     the tables of a review are built on first use, and the locations live in standard-library
     modules (``analysis.review.seeds``, ``analysis.review.fit_store``).  Each import would add
     0.05-0.2 s to every render."""
-    import subprocess
-    import sys
-
-    fixture = Path(__file__).resolve().parent / "fixtures" / "review"
-    code = ("import sys; import analysis.notebooks; from analysis.review import bibliography, seeds, fit_store; "
-            "from analysis.review.loading import load, changelog; r = load(sys.argv[1]); assert r.studies; "
-            "changelog(sys.argv[1]); bibliography.bibtex(r.studies); "
-            "print(sorted(m for m in ('numpy', 'scipy', 'polars') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code, str(fixture)], capture_output=True, text=True,
-                         cwd=PACKAGE.parent, check=True).stdout
+    out = imports_on_the_fixture(
+        "import analysis.notebooks; from analysis.review import bibliography, seeds, fit_store; "
+        "from analysis.review.loading import load, changelog; r = load(sys.argv[1]); assert r.studies; "
+        "changelog(sys.argv[1]); bibliography.bibtex(r.studies)", ("numpy", "scipy", "polars"))
     assert out.strip() == "[]"
 
 
@@ -157,14 +163,8 @@ def test_the_citation_what_changed_and_methods_import_no_statistics():
     the plan alone (cite, what's new, methods) import neither scipy.stats nor the models:
     ``export.tables`` imports the synthesis when it is called, and the models' names live in
     the plan.  Importing them cost each of those kernels 0.8 s."""
-    import subprocess
-    import sys
-
-    fixture = Path(__file__).resolve().parent / "fixtures" / "review"
-    code = ("import sys; from analysis.review.living import state; from analysis.present import about, methods; "
-            "st = state(sys.argv[1]); about.cite_box(st); about.whats_new(st); "
-            "print(sorted(m for m in ('scipy.stats', 'analysis.stats.meta', 'analysis.review.synthesis') "
-            "if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code, str(fixture)], capture_output=True, text=True,
-                         cwd=PACKAGE.parent, check=True).stdout
+    out = imports_on_the_fixture(
+        "from analysis.review.living import state; from analysis.present import about, methods; "
+        "st = state(sys.argv[1]); about.cite_box(st); about.whats_new(st)",
+        ("scipy.stats", "analysis.stats.meta", "analysis.review.synthesis"))
     assert out.strip().splitlines()[-1] == "[]"  # after what the pages display
